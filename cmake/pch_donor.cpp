@@ -1,0 +1,1 @@
+// Donor translation unit for the shared precompiled header (cmake/actatlasPch.cmake).

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what actatlas needs to build and test on Debian 12, as root.
+# Idempotent: packages already present are skipped by apt; nothing is downloaded
+# from outside Debian's archive except playwright-core from the npm registry
+# (pinned by package-lock.json), and no browser is downloaded (Debian's chromium).
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libtorch-dev
+  libxtensor-dev libxtensor-blas-dev libopenblas-dev liblapack-dev
+  libboost-dev libstb-dev catch2 nlohmann-json3-dev libhnswlib-dev
+)
+# Optional groups, asked for by the caller: "browser" for the viewer test.
+for group in "$@"; do
+  case "$group" in
+    browser) packages+=(chromium nodejs npm) ;;
+    peers) packages+=(umap-learn python3-sklearn r-cran-uwot r-cran-rtsne python3-numpy) ;;
+    python) packages+=(python3-torch python3-torchvision python3-numpy) ;;
+    *) echo "setup.sh: unknown group '$group' (known: browser, peers, python)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "setup.sh: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup.sh: all packages present" >&2
+fi
