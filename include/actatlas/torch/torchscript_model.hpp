@@ -1,0 +1,204 @@
+/// @file torch/torchscript_model.hpp
+/// Any TorchScript image classifier that follows the actatlas contract (docs/models.md):
+///
+/// - `forward(x)` takes float32 `[B,3,H,W]` RGB in [0,1] (the module normalises itself)
+///   and returns `Dict[str, Tensor]` with `"logits"` `[B,C]` and every exposed layer
+///   `[B,D,h,w]`;
+/// - the archive carries an extra file `actatlas.json`:
+///   `{"input_size": [H, W], "class_names": [...], "layers": [{"name": ..., "channels": D}, ...]}`.
+///
+/// `tools/export_torchvision.py` writes such files from torchvision models. Loading runs
+/// one probe forward pass on a blank image, so a file that breaks the contract is refused
+/// at load time with a message naming the file, not halfway through a collection.
+#pragma once
+
+#include <torch/script.h>
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../error.hpp"
+#include "classifier.hpp"
+
+namespace actatlas {
+
+//! The name of the metadata file inside a TorchScript archive.
+inline constexpr const char* torchscript_metadata_name = "actatlas.json";
+
+namespace detail {
+
+//! "a, b, c" for error messages.
+inline std::string join_layer_names(const std::vector<layer_info>& layers) {
+  std::string out;
+  for (const auto& l : layers) out += (out.empty() ? "" : ", ") + l.name;
+  return out.empty() ? "(none)" : out;
+}
+
+//! Throws input_error unless every name in `asked` is one of `info.layers`.
+inline void check_layers_exist(const model_info& info, const std::vector<std::string>& asked,
+                               const std::string& where) {
+  for (const auto& name : asked) {
+    bool found = false;
+    for (const auto& l : info.layers) found = found || l.name == name;
+    if (!found)
+      throw input_error(where, "no layer '" + name + "'; the layers are: " + join_layer_names(info.layers));
+  }
+}
+
+//! Parses actatlas.json into model_info. Class names and channel counts may be absent:
+//! the probe pass fills them in.
+inline model_info parse_torchscript_metadata(const std::string& text, const std::string& where) {
+  model_info info;
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const std::exception& e) {
+    throw input_error(where, std::string("actatlas.json is not valid JSON: ") + e.what());
+  }
+  try {
+    if (!j.is_object()) throw input_error(where, "actatlas.json is not a JSON object");
+    if (j.contains("input_size")) {
+      const auto& s = j.at("input_size");
+      if (s.is_number_integer()) {
+        info.input_height = info.input_width = s.get<std::int64_t>();
+      } else {
+        info.input_height = s.at(0).get<std::int64_t>();
+        info.input_width = s.at(1).get<std::int64_t>();
+      }
+      if (info.input_height <= 0 || info.input_width <= 0) throw input_error(where, "input_size must be positive");
+    }
+    if (j.contains("class_names")) info.class_names = j.at("class_names").get<std::vector<std::string>>();
+    if (!j.contains("layers")) throw input_error(where, "actatlas.json has no \"layers\"");
+    for (const auto& l : j.at("layers")) {
+      if (l.is_string()) {
+        info.layers.push_back({l.get<std::string>(), 0});
+      } else {
+        info.layers.push_back({l.at("name").get<std::string>(), l.value("channels", std::int64_t{0})});
+      }
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw input_error(where, std::string("actatlas.json: ") + e.what());
+  }
+  return info;
+}
+
+}  // namespace detail
+
+//! A classifier backed by a TorchScript module (see the file comment for the contract).
+class torchscript_model final : public classifier {
+ public:
+  //! Loads `path` onto `device`. A missing or unreadable file, a file that is not a
+  //! TorchScript archive, missing or wrong metadata, or a forward pass that does not
+  //! return the promised dictionary is an input_error naming the file.
+  explicit torchscript_model(const std::filesystem::path& path, ::torch::Device device = ::torch::kCPU)
+      : where_(path.string()), device_(device) {
+    if (!std::filesystem::is_regular_file(path)) throw input_error(where_, "no such model file");
+    ::torch::jit::ExtraFilesMap extra{{torchscript_metadata_name, ""}};
+    try {
+      module_ = ::torch::jit::load(path.string(), device, extra);
+    } catch (const c10::Error& e) {
+      throw input_error(where_, "not a readable TorchScript archive (" + first_line(e.what_without_backtrace()) + ")");
+    }
+    if (extra[torchscript_metadata_name].empty())
+      throw input_error(where_, std::string("the archive has no ") + torchscript_metadata_name +
+                                    " (export it with tools/export_torchvision.py)");
+    info_ = detail::parse_torchscript_metadata(extra[torchscript_metadata_name], where_);
+    module_.eval();
+    // Attribution differentiates with respect to activations, never weights: without
+    // weight gradients the backward pass does less work and keeps less memory.
+    for (auto p : module_.parameters()) p.set_requires_grad(false);
+    probe();
+  }
+
+  const model_info& info() const override { return info_; }
+
+  layer_outputs forward(const ::torch::Tensor& x, const std::vector<std::string>& layers) override {
+    detail::check_layers_exist(info_, layers, where_);
+    auto all = run(x);
+    layer_outputs out;
+    out.emplace("logits", all.at("logits"));
+    for (const auto& name : layers) out.emplace(name, all.at(name));
+    return out;
+  }
+
+  void to(::torch::Device device) override {
+    module_.to(device);
+    device_ = device;
+  }
+  ::torch::Device device() const override { return device_; }
+
+  //! The underlying module, for users who want more than the classifier interface.
+  ::torch::jit::Module& module() { return module_; }
+
+ private:
+  static std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+  //! One forward pass; checks that the result is a dictionary of tensors with "logits".
+  layer_outputs run(const ::torch::Tensor& x) {
+    c10::IValue result;
+    try {
+      result = module_.forward({x});
+    } catch (const c10::Error& e) {
+      throw input_error(where_, "forward failed: " + first_line(e.what_without_backtrace()));
+    }
+    if (!result.isGenericDict())
+      throw input_error(where_, "forward must return Dict[str, Tensor] (see docs/models.md), got " +
+                                    result.tagKind());
+    layer_outputs out;
+    for (const auto& entry : result.toGenericDict()) {
+      if (!entry.key().isString() || !entry.value().isTensor())
+        throw input_error(where_, "forward must return Dict[str, Tensor]");
+      out.emplace(entry.key().toStringRef(), entry.value().toTensor());
+    }
+    if (!out.count("logits")) throw input_error(where_, "forward's dictionary has no \"logits\"");
+    return out;
+  }
+
+  //! A blank image through the network: checks the contract once and fills in what the
+  //! metadata left out (class count, channel counts).
+  void probe() {
+    ::torch::NoGradGuard no_grad;
+    const auto x = ::torch::full({1, 3, info_.input_height, info_.input_width}, 0.5f,
+                                 ::torch::TensorOptions().device(device_));
+    const auto out = run(x);
+    const auto& logits = out.at("logits");
+    if (logits.dim() != 2 || logits.size(0) != 1)
+      throw input_error(where_, "\"logits\" must be [B,C], got " + shape_text(logits));
+    const auto classes = logits.size(1);
+    if (info_.class_names.empty())
+      for (std::int64_t c = 0; c < classes; ++c) info_.class_names.push_back(std::to_string(c));
+    if (static_cast<std::int64_t>(info_.class_names.size()) != classes)
+      throw input_error(where_, "actatlas.json names " + std::to_string(info_.class_names.size()) +
+                                    " classes but the model has " + std::to_string(classes) + " logits");
+    for (auto& layer : info_.layers) {
+      auto it = out.find(layer.name);
+      if (it == out.end())
+        throw input_error(where_, "actatlas.json lists layer '" + layer.name + "' but forward does not return it");
+      const auto& t = it->second;
+      if (t.dim() != 4) throw input_error(where_, "layer '" + layer.name + "' must be [B,D,h,w], got " + shape_text(t));
+      if (layer.channels != 0 && layer.channels != t.size(1))
+        throw input_error(where_, "layer '" + layer.name + "' has " + std::to_string(t.size(1)) +
+                                      " channels, actatlas.json says " + std::to_string(layer.channels));
+      layer.channels = t.size(1);
+    }
+  }
+
+  static std::string shape_text(const ::torch::Tensor& t) {
+    std::string s = "[";
+    for (std::int64_t i = 0; i < t.dim(); ++i) s += (i ? "," : "") + std::to_string(t.size(i));
+    return s + "]";
+  }
+
+  std::string where_;
+  ::torch::Device device_;
+  ::torch::jit::Module module_;
+  model_info info_;
+};
+
+}  // namespace actatlas
