@@ -34,7 +34,9 @@
 #include "../progress.hpp"
 #include "detail/distance.hpp"
 #include "detail/knn_exact.hpp"
+#include "detail/knn_hnsw.hpp"
 #include "detail/neighbor_heap.hpp"
+#include "detail/nn_descent.hpp"
 #include "detail/parallel.hpp"
 
 namespace actatlas {
@@ -60,8 +62,8 @@ struct knn_options {
 
   // NN-descent (0 = automatic, as in pynndescent).
   std::size_t trees = 0;           //!< random-projection trees; 0 = min(32, 5 + round(N^0.25))
-  std::size_t leaf_size = 0;       //!< 0 = max(10, k)... see detail/nn_descent.hpp
-  std::size_t max_candidates = 0;  //!< candidates sampled per point per iteration; 0 = min(60, k)
+  std::size_t leaf_size = 0;       //!< rows per tree leaf; 0 = max(10, min(k + 1, 64))
+  std::size_t max_candidates = 60; //!< candidates sampled per point per iteration (umap-learn passes 60)
   std::size_t iterations = 0;      //!< 0 = max(5, round(log2 N))
   double delta = 0.001;            //!< stop when fewer than delta·N·k neighbours changed in an iteration
 
@@ -127,8 +129,13 @@ inline knn_graph nearest_neighbors(matrix_cref x, std::size_t k, metric m, const
   if (chosen == method::automatic) chosen = n <= o.exact_below ? method::exact : method::nn_descent;
   if (k == 0 || chosen == method::exact) {
     detail::knn_exact(space, heap, threads, progress);
+  } else if (chosen == method::hnsw) {
+    detail::knn_hnsw(space, heap, o.hnsw_m, o.hnsw_ef_construction, o.hnsw_ef_search, o.seed, threads, progress);
   } else {
-    throw std::logic_error("nearest_neighbors: approximate methods are being written");
+    detail::nn_descent(space, heap,
+                       {.trees = o.trees, .leaf_size = o.leaf_size, .max_candidates = o.max_candidates,
+                        .iterations = o.iterations, .delta = o.delta, .seed = o.seed, .threads = threads},
+                       progress);
   }
   return detail::graph_from_heap(heap, space);
 }

@@ -1,0 +1,47 @@
+/// @file neighbors/detail/knn_hnsw.hpp
+/// k nearest neighbours through hnswlib's HNSW graph. The index is built by inserting
+/// rows one after another in row order, because parallel insertion makes the graph depend
+/// on thread timing; the queries (read-only) run in parallel. Cosine searches the unit
+/// vectors with L2, which ranks identically.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include <hnswlib/hnswlib.h>
+
+#include "../../progress.hpp"
+#include "distance.hpp"
+#include "neighbor_heap.hpp"
+#include "parallel.hpp"
+
+namespace actatlas::detail {
+
+inline void knn_hnsw(const search_space& space, neighbor_heap& heap, std::size_t m, std::size_t ef_construction,
+                     std::size_t ef_search, std::uint64_t seed, unsigned threads, const progress_fn& progress) {
+  const std::size_t n = space.size(), k = heap.k();
+  hnswlib::L2Space l2(space.dims());
+  hnswlib::HierarchicalNSW<float> index(&l2, n, m, ef_construction, static_cast<std::size_t>(seed));
+  shared_progress build(progress, "knn hnsw build", n, 4096);
+  for (std::size_t i = 0; i < n; ++i) {
+    index.addPoint(space.row(i), static_cast<hnswlib::labeltype>(i));
+    build.add(1);
+  }
+  build.finish();
+  index.setEf(ef_search ? ef_search : std::max<std::size_t>(2 * k, 64));
+  shared_progress query(progress, "knn hnsw query", n, 4096);
+  parallel_for(n, threads, 256, [&](std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) {
+      auto found = index.searchKnn(space.row(i), k + 1);
+      while (!found.empty()) {
+        const auto j = static_cast<std::uint32_t>(found.top().second);
+        found.pop();
+        if (j != i) heap.push(i, space(i, j), j);
+      }
+    }
+    query.add(e - b);
+  });
+  query.finish();
+}
+
+}  // namespace actatlas::detail
