@@ -1,0 +1,222 @@
+/// @file torch/inversion/render_icons.hpp
+/// Feature inversion, batched: one optimisation renders B icons, one per target direction,
+/// the batch dimension being the icons (lucid's activation-atlas `render_icons`).
+///
+/// For each attempt: B Fourier-parameterised images (fourier_image.hpp) → colour
+/// decorrelation and a sigmoid to [0, 1] (color_decorrelation.hpp) → with `alpha`, the RGB
+/// is composited over a random smooth background (lucid's `collapse_alpha_random`) → the
+/// transform list (transforms.hpp) → the model → the layer's activation at the centre of
+/// its map, h (B×D) → the objective f(h, v) (B values) → Adam (lr 0.05) ascends Σ f, minus
+/// the optional boundary-complexity penalty. After the last step, each icon is scored once
+/// more without transforms (its final objective value), and over the attempts the one with
+/// the largest final objective is kept per icon.
+///
+/// Directions may be whitened first (v ← S v, whitening.hpp); pass S as `whitening`.
+///
+/// Reproducibility: every random draw (initial spectra, transform offsets/angles/scales,
+/// alpha backgrounds) comes from CPU generators seeded from `seed`, so the same seed gives
+/// the same icon bytes on the CPU (same LibTorch, same thread count), and the same draws
+/// on CUDA, where only floating-point summation order differs. Gradients are taken with
+/// torch::autograd::grad with respect to the image parameters only, so the model's own
+/// parameters never accumulate gradients.
+///
+/// @code
+/// actatlas::inversion::render_options o;
+/// o.steps = 256;
+/// auto icons = actatlas::inversion::render_icons(model, "mixed4c", directions,
+///                                                actatlas::objective::cossim_dot<4>{}, o);
+/// // icons.pixels: [B, 80, 80, 3] uint8; icons.objective[i]: icon i's final objective
+/// @endcode
+#pragma once
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "../../concepts/objective.hpp"
+#include "../../error.hpp"
+#include "../../progress.hpp"
+#include "../classifier.hpp"
+#include "color_decorrelation.hpp"
+#include "fourier_image.hpp"
+#include "transforms.hpp"
+
+namespace actatlas::inversion {
+
+//! Everything render_icons can be told. Defaults: the article's reference (lucid's
+//! activation-atlas recipe), except where noted.
+struct render_options {
+  std::int64_t size = 80;                //!< icon side in pixels
+  std::int64_t steps = 1024;             //!< Adam steps per attempt (the article's reference)
+  std::int64_t attempts = 4;             //!< independent restarts; the best per icon is kept
+  double learning_rate = 0.05;           //!< Adam's learning rate (lucid's)
+  std::uint64_t seed = 0;                //!< every random draw derives from it
+  bool alpha = false;                    //!< optimise an alpha channel too; icons are then RGBA
+  double boundary_penalty = 0.0;         //!< weight of the boundary-complexity penalty; 0 = off
+  std::int64_t boundary_width = 5;       //!< width in pixels of the border band it acts on
+  fourier_image_options image{};         //!< sd 0.01, decay power 1
+  torch::Tensor color_sqrt{};            //!< 3×3 colour "square root"; undefined = ImageNet's
+  transform_list transforms{};           //!< empty = article_reference_transforms(size)
+  bool no_transforms = false;            //!< true: use no transforms at all (for tests/ablations)
+  torch::Tensor whitening{};             //!< D×D matrix S (v ← S v); undefined = none
+  progress_fn progress{};                //!< ("icons", steps done, steps in all)
+};
+
+//! What render_icons returns, all on the CPU.
+struct rendered_icons {
+  torch::Tensor pixels;            //!< [B, size, size, 3 or 4] uint8, rows top to bottom
+  std::vector<float> objective;    //!< per icon, the kept attempt's final objective (no transforms)
+  std::vector<int> attempt;        //!< per icon, which attempt was kept
+  torch::Tensor history;           //!< [attempts, steps, B] float: the objective at every step (under transforms)
+  torch::Tensor images;            //!< [B, 3 or 4, size, size] float in [0, 1]: the kept icons before quantisation
+};
+
+namespace detail {
+
+//! splitmix64: decorrelated seeds for (seed, attempt, icon) triples.
+inline std::uint64_t mix_seed(std::uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+//! lucid's penalize_boundary_complexity, per icon: in a band of `width` pixels along the
+//! border, the squared difference from a 5×5 box blur (high frequencies) plus 0.8 × the
+//! squared distance from grey 0.5, averaged over the band. Returns B values.
+inline torch::Tensor boundary_complexity(const torch::Tensor& rgb, std::int64_t width) {
+  const auto h = rgb.size(2), w = rgb.size(3);
+  auto mask = torch::ones({1, 1, h, w}, rgb.options());
+  if (h > 2 * width && w > 2 * width) mask.narrow(2, width, h - 2 * width).narrow(3, width, w - 2 * width).zero_();
+  namespace F = torch::nn::functional;
+  auto blurred = F::avg_pool2d(rgb, F::AvgPool2dFuncOptions(5).stride(1).padding(2).count_include_pad(false));
+  auto diffs = (blurred - rgb).pow(2) + 0.8 * (rgb - 0.5).pow(2);
+  return (diffs * mask).sum({1, 2, 3}) / (mask.sum() * rgb.size(1));
+}
+
+//! The activation at the centre of the layer's map, [B, D].
+inline torch::Tensor centre_activation(classifier& model, const torch::Tensor& x, const std::string& layer) {
+  auto out = model.forward(x, {layer});
+  const auto it = out.find(layer);
+  if (it == out.end()) throw input_error(layer, "the model did not return this layer");
+  const auto& act = it->second;
+  if (act.dim() == 2) return act;  // a flat layer (e.g. logits-like): no position to pick
+  if (act.dim() != 4) throw input_error(layer, "layer output must be [B, D, h, w] or [B, D]");
+  return act.select(3, act.size(3) / 2).select(2, act.size(2) / 2);
+}
+
+}  // namespace detail
+
+//! Renders one icon per row of `directions` ([B, D], any float type; moved to the model's
+//! device). See the file comment for the procedure.
+//! @tparam Objective a policy of the objective role, e.g. objective::cossim_dot<4>.
+template <class Objective>
+  requires objective_for<Objective, torch::Tensor>
+rendered_icons render_icons(classifier& model, const std::string& layer, const torch::Tensor& directions,
+                            const Objective& objective, const render_options& opts = {}) {
+  if (directions.dim() != 2 || directions.size(0) < 1)
+    throw input_error("render_icons", "directions must be a non-empty [B, D] matrix");
+  if (opts.size < 8) throw input_error("render_icons", "icon size must be at least 8 pixels");
+  if (opts.steps < 1 || opts.attempts < 1) throw input_error("render_icons", "steps and attempts must be >= 1");
+  const torch::Device device = model.device();
+  const std::int64_t batch = directions.size(0);
+  const std::int64_t channels = opts.alpha ? 4 : 3;
+
+  torch::Tensor targets = directions.detach().to(device, torch::kFloat32);
+  if (opts.whitening.defined()) {
+    if (opts.whitening.dim() != 2 || opts.whitening.size(0) != targets.size(1) || opts.whitening.size(1) != targets.size(1))
+      throw input_error("render_icons", "whitening matrix must be D×D with D = " + std::to_string(targets.size(1)));
+    // lucid: vec @ S; S is symmetric, so this is S v for each row.
+    targets = targets.matmul(opts.whitening.to(device, torch::kFloat32));
+  }
+  const torch::Tensor color = opts.color_sqrt.defined() ? opts.color_sqrt : imagenet_color_sqrt();
+  const transform_list transforms =
+      opts.no_transforms ? transform_list{} : (opts.transforms.empty() ? article_reference_transforms(opts.size) : opts.transforms);
+
+  // Pre-activation image → [0, 1] RGB(A).
+  auto to_rgba = [&](const torch::Tensor& raw) {
+    auto rgb = torch::sigmoid(decorrelated_to_rgb(raw.narrow(1, 0, 3), color));
+    if (!opts.alpha) return rgb;
+    return torch::cat({rgb, torch::sigmoid(raw.narrow(1, 3, 1))}, 1);
+  };
+
+  rendered_icons result;
+  result.objective.assign(static_cast<std::size_t>(batch), -std::numeric_limits<float>::infinity());
+  result.attempt.assign(static_cast<std::size_t>(batch), 0);
+  torch::Tensor best_images;  // [B, C, size, size] float, CPU
+  std::vector<torch::Tensor> histories;
+  const std::size_t total_steps = static_cast<std::size_t>(opts.steps * opts.attempts);
+
+  for (std::int64_t attempt = 0; attempt < opts.attempts; ++attempt) {
+    const std::uint64_t attempt_seed = detail::mix_seed(opts.seed ^ detail::mix_seed(static_cast<std::uint64_t>(attempt) + 1));
+    std::vector<std::uint64_t> seeds(static_cast<std::size_t>(batch));
+    for (std::int64_t i = 0; i < batch; ++i)
+      seeds[static_cast<std::size_t>(i)] = detail::mix_seed(attempt_seed + static_cast<std::uint64_t>(i) * 0x632BE59BD9B4E019ull);
+    fourier_image param(seeds, channels, opts.size, opts.size, device, opts.image);
+    at::Generator gen = at::detail::createCPUGenerator(detail::mix_seed(attempt_seed ^ 0x7A11F0Bull));
+    torch::optim::Adam adam({param.spectrum()}, torch::optim::AdamOptions(opts.learning_rate));
+    std::vector<torch::Tensor> step_objectives;
+    step_objectives.reserve(static_cast<std::size_t>(opts.steps));
+
+    for (std::int64_t step = 0; step < opts.steps; ++step) {
+      auto image = to_rgba(param.image());
+      auto rgb = image.narrow(1, 0, 3);
+      if (opts.alpha) {
+        // Composite over a random smooth background: the alpha channel only pays off where
+        // the content matters, whatever lies behind it. Drawn small on the CPU, upsampled.
+        auto background = torch::rand({batch, 3, 4, 4}, gen, torch::kFloat32).to(device);
+        background = torch::nn::functional::interpolate(
+            background, torch::nn::functional::InterpolateFuncOptions()
+                            .size(std::vector<std::int64_t>{opts.size, opts.size})
+                            .mode(torch::kBilinear)
+                            .align_corners(false));
+        auto a = image.narrow(1, 3, 1);
+        rgb = rgb * a + background * (1 - a);
+      }
+      auto seen = apply_transforms(transforms, rgb, gen);
+      auto h = detail::centre_activation(model, seen, layer);
+      torch::Tensor values = objective(h, targets);
+      auto loss = -values.sum();
+      if (opts.boundary_penalty > 0)
+        loss = loss + opts.boundary_penalty * detail::boundary_complexity(image.narrow(1, 0, 3), opts.boundary_width).sum();
+      auto grads = torch::autograd::grad({loss}, {param.spectrum()});
+      param.spectrum().mutable_grad() = grads[0];
+      adam.step();
+      step_objectives.push_back(values.detach());
+      report(opts.progress, "icons", static_cast<std::size_t>(attempt * opts.steps + step + 1), total_steps);
+    }
+    histories.push_back(torch::stack(step_objectives).to(torch::kCPU, torch::kFloat32));
+
+    // Score the final images once, without transforms (alpha over grey 0.5).
+    torch::NoGradGuard no_grad;
+    auto final_image = to_rgba(param.image());
+    auto final_rgb = final_image.narrow(1, 0, 3);
+    if (opts.alpha) {
+      auto a = final_image.narrow(1, 3, 1);
+      final_rgb = final_rgb * a + 0.5 * (1 - a);
+    }
+    auto final_values = objective(detail::centre_activation(model, final_rgb, layer), targets).to(torch::kCPU, torch::kFloat32);
+    auto final_cpu = final_image.to(torch::kCPU, torch::kFloat32).contiguous();
+    if (!best_images.defined()) best_images = final_cpu.clone();
+    const float* v = final_values.template data_ptr<float>();
+    for (std::int64_t i = 0; i < batch; ++i) {
+      const auto k = static_cast<std::size_t>(i);
+      // Strictly larger: ties keep the earlier attempt, so results do not depend on order quirks.
+      if (v[i] > result.objective[k] || attempt == 0) {
+        result.objective[k] = v[i];
+        result.attempt[k] = static_cast<int>(attempt);
+        best_images[i].copy_(final_cpu[i]);
+      }
+    }
+  }
+  result.history = torch::stack(histories);
+  result.images = best_images;
+  result.pixels = best_images.mul(255.0).round().clamp(0, 255).to(torch::kUInt8).permute({0, 2, 3, 1}).contiguous();
+  return result;
+}
+
+}  // namespace actatlas::inversion
