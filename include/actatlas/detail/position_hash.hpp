@@ -29,8 +29,9 @@ constexpr std::uint64_t hash_words(std::uint64_t seed, std::uint64_t a, std::uin
 
 //! An integer in [0, n) from a 64-bit hash, by Lemire's multiply-shift (no modulo bias
 //! worth speaking of for the n of a feature map: below 2^-40).
+__extension__ using uint128 = unsigned __int128;  // GCC and Clang; __extension__ silences -Wpedantic
 constexpr std::uint64_t below(std::uint64_t hash, std::uint64_t n) noexcept {
-  return static_cast<std::uint64_t>((static_cast<unsigned __int128>(hash) * n) >> 64);
+  return static_cast<std::uint64_t>((static_cast<uint128>(hash) * n) >> 64);
 }
 
 }  // namespace actatlas::detail

@@ -25,6 +25,7 @@
 
 #include "../error.hpp"
 #include "classifier.hpp"
+#include "detail/check_layers.hpp"
 
 namespace actatlas {
 
@@ -32,24 +33,6 @@ namespace actatlas {
 inline constexpr const char* torchscript_metadata_name = "actatlas.json";
 
 namespace detail {
-
-//! "a, b, c" for error messages.
-inline std::string join_layer_names(const std::vector<layer_info>& layers) {
-  std::string out;
-  for (const auto& l : layers) out += (out.empty() ? "" : ", ") + l.name;
-  return out.empty() ? "(none)" : out;
-}
-
-//! Throws input_error unless every name in `asked` is one of `info.layers`.
-inline void check_layers_exist(const model_info& info, const std::vector<std::string>& asked,
-                               const std::string& where) {
-  for (const auto& name : asked) {
-    bool found = false;
-    for (const auto& l : info.layers) found = found || l.name == name;
-    if (!found)
-      throw input_error(where, "no layer '" + name + "'; the layers are: " + join_layer_names(info.layers));
-  }
-}
 
 //! Parses actatlas.json into model_info. Class names and channel counts may be absent:
 //! the probe pass fills them in.

@@ -1,0 +1,191 @@
+/// @file io/image_folder.hpp
+/// Images on disk to model inputs, on the CPU and without LibTorch:
+///
+/// - `list_images(folder)`: every JPEG, PNG and BMP below `folder`, recursively, sorted by
+///   their path relative to `folder` (byte order), so a run is the same on every machine;
+/// - `load_image(path, H, W)`: decoded with stb_image, grey or alpha made RGB (alpha is
+///   dropped, as PIL's `convert("RGB")` does), scaled so that it covers H×W and centre-cropped,
+///   as planar float32 RGB in [0,1] (3×H×W). A file stb cannot decode is an
+///   `image_failure`, never a crash.
+///
+/// Resampling: shrinking averages every source pixel a target pixel covers, weighted by
+/// the covered fraction (area-correct, no aliasing of the photo's fine texture);
+/// enlarging is bilinear with pixel centres at +0.5.
+#pragma once
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <variant>
+#include <vector>
+
+#include "../detail/stb.hpp"
+#include "../error.hpp"
+
+namespace actatlas::io {
+
+//! True for the extensions the image reader takes (.jpg .jpeg .png .bmp, any case).
+inline bool has_image_extension(const std::filesystem::path& path) {
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp";
+}
+
+//! Every image file below `folder`, recursively, sorted by relative path. A missing or
+//! unreadable folder is an input_error naming it; an empty one gives an empty list.
+inline std::vector<std::filesystem::path> list_images(const std::filesystem::path& folder) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(folder, ec)) throw input_error(folder.string(), "no such image folder");
+  std::vector<std::pair<std::string, fs::path>> found;
+  fs::recursive_directory_iterator it(folder, fs::directory_options::skip_permission_denied, ec), end;
+  if (ec) throw input_error(folder.string(), "cannot read the folder: " + ec.message());
+  for (; it != end; it.increment(ec)) {
+    if (ec) throw input_error(folder.string(), "cannot read the folder: " + ec.message());
+    std::error_code type_ec;
+    if (!it->is_regular_file(type_ec) || !has_image_extension(it->path())) continue;
+    found.emplace_back(fs::relative(it->path(), folder, type_ec).generic_string(), it->path());
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<fs::path> out;
+  out.reserve(found.size());
+  for (auto& f : found) out.push_back(std::move(f.second));
+  return out;
+}
+
+//! A decoded, resized and cropped image: planar RGB, `pixels[c*H*W + y*W + x]` in [0,1].
+struct image_planes {
+  int height = 0;
+  int width = 0;
+  std::vector<float> pixels;
+};
+
+//! Why a file was skipped.
+struct image_failure {
+  std::filesystem::path path;
+  std::string reason;
+};
+
+namespace detail {
+
+//! For one output axis: for each output index, the source indices and weights that make it.
+struct resample_axis {
+  std::vector<int> first;             //!< first source index per output index
+  std::vector<std::vector<float>> w;  //!< weights of source indices first, first+1, ...
+};
+
+//! The weights mapping source length `in` to a scaled length `scaled`, of which the
+//! `out` values starting at `offset` are kept (the centre crop).
+inline resample_axis make_resample_axis(int in, int scaled, int offset, int out) {
+  resample_axis axis;
+  axis.first.resize(static_cast<std::size_t>(out));
+  axis.w.resize(static_cast<std::size_t>(out));
+  const double scale = static_cast<double>(scaled) / in;  // output pixels per source pixel
+  for (int o = 0; o < out; ++o) {
+    const int k = o + offset;  // index in the scaled image
+    auto& weights = axis.w[static_cast<std::size_t>(o)];
+    if (scale < 1.0) {
+      // Shrinking: output pixel k covers source interval [k/scale, (k+1)/scale).
+      const double lo = k / scale, hi = std::min<double>((k + 1) / scale, in);
+      const int i0 = static_cast<int>(std::floor(lo)), i1 = std::min(in - 1, static_cast<int>(std::ceil(hi)) - 1);
+      axis.first[static_cast<std::size_t>(o)] = i0;
+      double total = 0;
+      for (int i = i0; i <= i1; ++i) {
+        const double cover = std::min<double>(i + 1, hi) - std::max<double>(i, lo);
+        weights.push_back(static_cast<float>(std::max(0.0, cover)));
+        total += std::max(0.0, cover);
+      }
+      for (auto& v : weights) v = static_cast<float>(v / total);
+    } else {
+      // Enlarging (or equal): bilinear between the two nearest source centres.
+      const double src = std::clamp((k + 0.5) / scale - 0.5, 0.0, static_cast<double>(in - 1));
+      const int i0 = std::min(static_cast<int>(std::floor(src)), in - 1);
+      const int i1 = std::min(i0 + 1, in - 1);
+      const auto t = static_cast<float>(src - i0);
+      axis.first[static_cast<std::size_t>(o)] = i0;
+      if (i1 == i0) {
+        weights = {1.0f};
+      } else {
+        weights = {1.0f - t, t};
+      }
+    }
+  }
+  return axis;
+}
+
+}  // namespace detail
+
+//! Scales interleaved 8-bit RGB (`height`×`width`) to cover `out_h`×`out_w` and centre-crops.
+inline image_planes resize_and_crop(const std::uint8_t* rgb, int height, int width, int out_h, int out_w) {
+  // The smallest uniform scale at which the image covers the target; both sides rounded
+  // so that the crop is exact. Each axis then uses its own exact factor.
+  const double s = std::max(static_cast<double>(out_h) / height, static_cast<double>(out_w) / width);
+  const int scaled_h = std::max(out_h, static_cast<int>(std::lround(height * s)));
+  const int scaled_w = std::max(out_w, static_cast<int>(std::lround(width * s)));
+  const auto ay = detail::make_resample_axis(height, scaled_h, (scaled_h - out_h) / 2, out_h);
+  const auto ax = detail::make_resample_axis(width, scaled_w, (scaled_w - out_w) / 2, out_w);
+
+  // Horizontal pass on the rows the vertical pass needs, then the vertical pass.
+  const int row_lo = ay.first.front();
+  int row_hi = row_lo;
+  for (std::size_t o = 0; o < ay.first.size(); ++o)
+    row_hi = std::max(row_hi, ay.first[o] + static_cast<int>(ay.w[o].size()) - 1);
+  const int rows = row_hi - row_lo + 1;
+  std::vector<float> tmp(static_cast<std::size_t>(rows) * out_w * 3);
+  for (int r = 0; r < rows; ++r) {
+    const std::uint8_t* src = rgb + static_cast<std::size_t>(row_lo + r) * width * 3;
+    float* dst = tmp.data() + static_cast<std::size_t>(r) * out_w * 3;
+    for (int o = 0; o < out_w; ++o) {
+      float acc[3] = {0, 0, 0};
+      const auto& w = ax.w[static_cast<std::size_t>(o)];
+      const std::uint8_t* p = src + static_cast<std::size_t>(ax.first[static_cast<std::size_t>(o)]) * 3;
+      for (std::size_t i = 0; i < w.size(); ++i, p += 3)
+        for (int c = 0; c < 3; ++c) acc[c] += w[i] * p[c];
+      for (int c = 0; c < 3; ++c) dst[o * 3 + c] = acc[c];
+    }
+  }
+  image_planes out;
+  out.height = out_h;
+  out.width = out_w;
+  out.pixels.assign(static_cast<std::size_t>(3) * out_h * out_w, 0.0f);
+  const std::size_t plane = static_cast<std::size_t>(out_h) * out_w;
+  for (int o = 0; o < out_h; ++o) {
+    const auto& w = ay.w[static_cast<std::size_t>(o)];
+    const int r0 = ay.first[static_cast<std::size_t>(o)] - row_lo;
+    for (int x = 0; x < out_w; ++x) {
+      float acc[3] = {0, 0, 0};
+      for (std::size_t i = 0; i < w.size(); ++i) {
+        const float* p = tmp.data() + (static_cast<std::size_t>(r0) + i) * out_w * 3 + static_cast<std::size_t>(x) * 3;
+        for (int c = 0; c < 3; ++c) acc[c] += w[i] * p[c];
+      }
+      for (int c = 0; c < 3; ++c)
+        out.pixels[c * plane + static_cast<std::size_t>(o) * out_w + x] = std::clamp(acc[c] / 255.0f, 0.0f, 1.0f);
+    }
+  }
+  return out;
+}
+
+//! Decodes `path` and brings it to `out_h`×`out_w` (see the file comment). On failure
+//! returns an image_failure with stb's reason; never throws for a bad image.
+inline std::variant<image_planes, image_failure> load_image(const std::filesystem::path& path, int out_h, int out_w) {
+  int w = 0, h = 0, channels = 0;
+  // Asking for 3 components makes stb turn grey into RGB and drop alpha.
+  stbi_uc* data = stbi_load(path.c_str(), &w, &h, &channels, 3);
+  if (!data) {
+    const char* why = stbi_failure_reason();
+    return image_failure{path, why ? why : "cannot decode"};
+  }
+  if (w <= 0 || h <= 0) {
+    stbi_image_free(data);
+    return image_failure{path, "empty image"};
+  }
+  image_planes out = resize_and_crop(data, h, w, out_h, out_w);
+  stbi_image_free(data);
+  return out;
+}
+
+}  // namespace actatlas::io
