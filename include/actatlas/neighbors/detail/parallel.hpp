@@ -5,6 +5,7 @@
 /// in an order-independent way). The reducers rely on this to be deterministic.
 #pragma once
 
+#include "../../detail/position_hash.hpp"
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
@@ -112,16 +113,8 @@ void parallel_each_thread(unsigned threads, Body&& body) {
   if (error) std::rethrow_exception(error);
 }
 
-//! SplitMix64: a counter-based hash used to derive independent, reproducible random
-//! streams from (seed, purpose, index), so that random choices do not depend on which
-//! thread makes them.
-inline std::uint64_t splitmix64(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
+// splitmix64 (detail/position_hash.hpp) derives independent, reproducible random streams
+// from (seed, purpose, index), so that random choices do not depend on which thread makes them.
 inline std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t a, std::uint64_t b = 0) {
   return splitmix64(splitmix64(splitmix64(seed) ^ a) ^ b);
 }
