@@ -5,19 +5,46 @@
 /// vectors with L2, which ranks identically.
 #pragma once
 
+#include <algorithm>
+#include <assert.h>
+#include <atomic>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
-
-#include <hnswlib/hnswlib.h>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <list>
+#include <mutex>
+#include <queue>
+#include <random>
+#include <stdexcept>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#include <immintrin.h>
+#include <x86intrin.h>
+#endif
 
 #include "../../progress.hpp"
 #include "distance.hpp"
 #include "neighbor_heap.hpp"
 #include "parallel.hpp"
 
+// Debian's hnswlib 0.6 defines non-inline functions and globals in its headers, so two
+// translation units that include it fail to link. Its standard headers are included
+// above (their guards keep them out below); hnswlib itself is wrapped in an unnamed
+// namespace, which gives each translation unit a private copy.
 namespace actatlas::detail {
+namespace {
+#include <hnswlib/hnswlib.h>
 
-inline void knn_hnsw(const search_space& space, neighbor_heap& heap, std::size_t m, std::size_t ef_construction,
+[[maybe_unused]] void knn_hnsw(const search_space& space, neighbor_heap& heap, std::size_t m, std::size_t ef_construction,
                      std::size_t ef_search, std::uint64_t seed, unsigned threads, const progress_fn& progress) {
   const std::size_t n = space.size(), k = heap.k();
   hnswlib::L2Space l2(space.dims());
@@ -44,4 +71,5 @@ inline void knn_hnsw(const search_space& space, neighbor_heap& heap, std::size_t
   query.finish();
 }
 
+}  // namespace
 }  // namespace actatlas::detail
