@@ -164,3 +164,25 @@ TEST_CASE("images: batches are the same whatever the number of decoding threads"
   REQUIRE(v1.front() == 3);
   REQUIRE(v1.back() == 19);
 }
+
+TEST_CASE("images: the real photos of ../shared/realdata decode (skipped when absent)", "[images]") {
+  const char* env = std::getenv("ACTATLAS_REALDATA");
+  const fs::path root = env ? fs::path(env) : fs::path("/work/shared/realdata");
+  if (!fs::is_directory(root / "images")) {
+    WARN("SKIPPED: no real data at " << root.string());
+    return;
+  }
+  const auto files = io::list_images(root / "images");
+  REQUIRE(files.size() == 1000);
+  REQUIRE(files.front().filename().string().rfind("n01440764", 0) == 0);  // class 0, tench
+  actatlas::image_batch_reader reader([&](std::uint64_t v) { return files[v * 50]; }, 0, 20, 224, 224,
+                                      {.batch = 10, .threads = 2});
+  std::size_t decoded = 0;
+  while (auto b = reader.next()) {
+    REQUIRE(b->failures.empty());
+    decoded += b->visits.size();
+    // Photos: a spread of values in every channel, not a constant.
+    REQUIRE((b->pixels.amax({0, 2, 3}) - b->pixels.amin({0, 2, 3})).min().item<float>() > 0.3f);
+  }
+  REQUIRE(decoded == 20);
+}

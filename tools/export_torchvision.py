@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Export a torchvision classifier as a TorchScript file that actatlas can read.
+
+The file follows actatlas's model contract (docs/models.md):
+  forward(x) takes float32 [B,3,H,W] RGB in [0,1], normalises it itself, and returns
+  Dict[str, Tensor] with "logits" [B,C] and each exposed layer [B,D,h,w];
+  the archive carries actatlas.json (input size, class names, layers and channels).
+
+Example (the MobileNetV2 of ../shared/realdata, whose input is mean 0.5, std 0.5):
+  python3 tools/export_torchvision.py --model mobilenet_v2 \
+      --weights mobilenet_v2_imagenet_torchvision.pth --mean 0.5 0.5 0.5 --std 0.5 0.5 0.5 \
+      --layers features.7 features.13 features.17 --classes imagenet_classes.txt --out mobilenet_v2.pt
+
+Needs PyTorch and torchvision (>= 0.11, for create_feature_extractor).
+"""
+import argparse
+import json
+import sys
+
+import torch
+import torchvision
+from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
+
+
+class Normalised(torch.nn.Module):
+    """[0,1] RGB in, the extractor's dictionary out, with "logits" as the last node's output."""
+
+    def __init__(self, extractor, mean, std, logits_node: str):
+        super().__init__()
+        self.extractor = extractor
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
+        self.logits_node = logits_node
+
+    def forward(self, x: torch.Tensor):
+        out = self.extractor((x - self.mean) / self.std)
+        result = {"logits": out[self.logits_node]}
+        for k, v in out.items():
+            if k != self.logits_node:
+                result[k] = v
+        return result
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", required=True, help="torchvision.models constructor name, e.g. mobilenet_v2, resnet50")
+    p.add_argument("--weights", help="state dict (.pth) to load; default: the model's random initialisation")
+    p.add_argument("--num-classes", type=int, default=1000)
+    p.add_argument("--mean", type=float, nargs=3, default=[0.485, 0.456, 0.406], help="input mean (default ImageNet)")
+    p.add_argument("--std", type=float, nargs=3, default=[0.229, 0.224, 0.225], help="input std (default ImageNet)")
+    p.add_argument("--layers", nargs="+", required=True, help="graph node names to expose (see --list-layers)")
+    p.add_argument("--classes", help="text file, one class name per line (line i = logit i)")
+    p.add_argument("--input-size", type=int, nargs="+", default=[224], help="H [W] (default 224)")
+    p.add_argument("--list-layers", action="store_true", help="print the model's node names and exit")
+    p.add_argument("--out", help="the .pt file to write")
+    args = p.parse_args(argv)
+
+    model = getattr(torchvision.models, args.model)(num_classes=args.num_classes)
+    if args.weights:
+        state = torch.load(args.weights, map_location="cpu")
+        if isinstance(state, dict) and "state_dict" in state:
+            state = state["state_dict"]
+        model.load_state_dict(state)
+    model.eval()
+    # In-place activations would overwrite an exposed layer's tensor after it is returned
+    # (and break the gradients attribution needs): make them out of place.
+    for m in model.modules():
+        if hasattr(m, "inplace"):
+            m.inplace = False
+
+    _, nodes = get_graph_node_names(model)
+    if args.list_layers:
+        print("\n".join(nodes))
+        return 0
+    if not args.out:
+        p.error("--out is required")
+    # A module's name (features.13) stands for the output of its last node, as in
+    # create_feature_extractor itself.
+    unknown = [l for l in args.layers if l not in nodes and not any(n.startswith(l + ".") for n in nodes)]
+    if unknown:
+        p.error("unknown layer(s) %s; see --list-layers" % ", ".join(unknown))
+    logits_node = nodes[-1]
+    extractor = create_feature_extractor(model, return_nodes={n: n for n in args.layers + [logits_node]})
+    wrapped = Normalised(extractor, args.mean, args.std, logits_node).eval()
+
+    h = args.input_size[0]
+    w = args.input_size[1] if len(args.input_size) > 1 else h
+    with torch.no_grad():
+        probe = wrapped(torch.full((1, 3, h, w), 0.5))
+    layers = []
+    for name in args.layers:
+        t = probe[name]
+        if t.dim() != 4:
+            p.error("layer %s is not a [B,D,h,w] map (shape %s)" % (name, list(t.shape)))
+        layers.append({"name": name, "channels": int(t.shape[1]), "map_size": [int(t.shape[2]), int(t.shape[3])]})
+    classes = int(probe["logits"].shape[1])
+    names = [str(i) for i in range(classes)]
+    if args.classes:
+        with open(args.classes, encoding="utf-8") as f:
+            names = [line.rstrip("\n") for line in f if line.strip()]
+        if len(names) != classes:
+            p.error("%s has %d names but the model has %d logits" % (args.classes, len(names), classes))
+
+    scripted = torch.jit.script(wrapped)
+    meta = {
+        "format": "actatlas-torchscript/1",
+        "source": "torchvision.models.%s" % args.model,
+        "input_size": [h, w],
+        "input": "float32 [B,3,H,W] RGB in [0,1]; normalised inside with mean %s std %s" % (args.mean, args.std),
+        "class_names": names,
+        "layers": layers,
+    }
+    torch.jit.save(scripted, args.out, _extra_files={"actatlas.json": json.dumps(meta)})
+    print("wrote %s: %d classes, layers %s" % (args.out, classes,
+          ", ".join("%s (%d)" % (l["name"], l["channels"]) for l in layers)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
