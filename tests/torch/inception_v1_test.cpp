@@ -7,6 +7,7 @@
 #include <actatlas/torch/pool_gradient.hpp>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -417,4 +418,21 @@ TEST_CASE("inception_v1: the same results on the GPU", "[inception][cuda]") {
   CHECK(gpu.at("mixed4c").device().is_cuda());
   const auto scale = cpu.at("logits").abs().max().item<double>();
   CHECK((gpu.at("logits").cpu() - cpu.at("logits")).abs().max().item<double>() < 1e-3 * scale + 1e-3);
+}
+
+TEST_CASE("inception_v1: weights from tools/export_inceptionv1.py (ACTATLAS_INCEPTIONV1)", "[inception][weights]") {
+  // Set ACTATLAS_INCEPTIONV1 to a file written by the export script (real weights, or
+  // `--random SEED` ones) to check the script's output against this loader.
+  const char* path = std::getenv("ACTATLAS_INCEPTIONV1");
+  if (!path) {
+    WARN("ACTATLAS_INCEPTIONV1 not set; skipped");
+    return;
+  }
+  inception_v1 model{fs::path(path)};
+  CHECK(model.named_parameters().size() == 116);
+  torch::NoGradGuard no_grad;
+  const auto out = model.forward(torch::full({1, 3, 224, 224}, 0.5f), {"mixed4c"});
+  CHECK(out.at("logits").sizes() == torch::IntArrayRef({1, 1008}));
+  CHECK(torch::isfinite(out.at("logits")).all().item<bool>());
+  CHECK(out.at("mixed4c").sizes() == torch::IntArrayRef({1, 512, 14, 14}));
 }
