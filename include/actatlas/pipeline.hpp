@@ -71,10 +71,10 @@ inline constexpr std::size_t role_count = (std::size_t{0} + ... + std::size_t{pl
 //! The policy among `Ps` that plays `R`, else `Default` (Hana: filter the type list by
 //! role, append the default, take the front).
 template <class R, class Default, class... Ps>
-using policy_for = typename decltype(hana::front(hana::append(
+using policy_for = typename std::remove_cvref_t<decltype(hana::front(hana::append(
     hana::filter(hana::tuple_t<Ps...>,
                  [](auto t) { return hana::bool_c<plays_role<typename decltype(t)::type, R>>; }),
-    hana::type_c<Default>)))::type;
+    hana::type_c<Default>)))>::type;
 
 }  // namespace detail
 
