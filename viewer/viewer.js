@@ -69,7 +69,13 @@
       if (levels[i].grid <= coarsest * zoom * (1 + 1e-9)) chosen = i;
     return chosen;
   }
-  function currentLevel() { return levels[levelIndexFor(view.zoom)]; }
+  // The level on screen. Zooming in, the coarser level stays until the finer level's
+  // visible icons have loaded (or `switchWaitMs` passed), so the picture never turns into
+  // empty placeholders; zooming out switches at once (those icons are few and cached).
+  let shownIndex = 0;
+  let waitingFor = -1, waitingSince = 0;
+  const switchWaitMs = 600;
+  function currentLevel() { return levels[shownIndex]; }
 
   function screenOrigin() {  // canvas position of world (0, 0)
     const s = scale();
@@ -177,11 +183,49 @@
     return t + '.';
   }
 
+  // The cells of `lv` inside the canvas.
+  function visibleRange(lv, o) {
+    const cellPx = o.s / lv.grid;
+    return {
+      ix0: Math.max(0, Math.floor(-o.x / cellPx)), ix1: Math.min(lv.grid - 1, Math.floor((view.width - o.x) / cellPx)),
+      iy0: Math.max(0, Math.floor(-o.y / cellPx)), iy1: Math.min(lv.grid - 1, Math.floor((view.height - o.y) / cellPx)),
+    };
+  }
+
+  // Starts loading the visible icons of `lv`; returns how many are not loaded yet.
+  function requestVisible(lv, o) {
+    const r = visibleRange(lv, o);
+    let missing = 0;
+    for (let iy = r.iy0; iy <= r.iy1; ++iy)
+      for (let ix = r.ix0; ix <= r.ix1; ++ix) {
+        const i = lv.index[iy * lv.grid + ix];
+        if (i >= 0 && lv.opacity[i] >= 0.01 && icon(lv, lv.cells[i]).state === 'loading') ++missing;
+      }
+    return missing;
+  }
+
+  function chooseLevel(o, now) {
+    const target = levelIndexFor(view.zoom);
+    if (target <= shownIndex) { shownIndex = target; waitingFor = -1; return 0; }
+    if (waitingFor !== target) { waitingFor = target; waitingSince = now; }
+    const missing = requestVisible(levels[target], o);
+    if (missing === 0 || now - waitingSince >= switchWaitMs) { shownIndex = target; waitingFor = -1; return 0; }
+    if (!timerSet) {  // no image may arrive before the wait ends: look again then
+      timerSet = true;
+      setTimeout(() => { timerSet = false; scheduleDraw(); }, switchWaitMs - (now - waitingSince) + 5);
+    }
+    return missing;
+  }
+  let timerSet = false;
+
   function draw() {
     const t0 = performance.now();
     ++frame;
-    const lv = currentLevel();
     const o = screenOrigin();
+    const before = shownIndex;
+    const waiting = chooseLevel(o, t0);
+    if (shownIndex !== before && mouse) queueMicrotask(updateHover);
+    const lv = currentLevel();
     const cellPx = o.s / lv.grid;
     ctx.setTransform(view.dpr, 0, 0, view.dpr, 0, 0);
     ctx.fillStyle = '#fff';
@@ -191,8 +235,7 @@
     ctx.strokeRect(o.x - 0.5, o.y - 0.5, o.s + 1, o.s + 1);
 
     // Only the cells inside the canvas.
-    const ix0 = Math.max(0, Math.floor(-o.x / cellPx)), ix1 = Math.min(lv.grid - 1, Math.floor((view.width - o.x) / cellPx));
-    const iy0 = Math.max(0, Math.floor(-o.y / cellPx)), iy1 = Math.min(lv.grid - 1, Math.floor((view.height - o.y) / cellPx));
+    const { ix0, ix1, iy0, iy1 } = visibleRange(lv, o);
     const showLabels = settings.labels && hasAttribution && cellPx >= 72;
     const labelled = [];
     let drawn = 0, pending = 0;
@@ -243,6 +286,7 @@
     const t1 = performance.now();
     stats.lastDrawMs = t1 - t0;
     stats.drawnIcons = drawn;
+    pending += waiting;
     stats.pendingIcons = pending;
     stats.failedIcons = failures;
     stats.requestedIcons = requested;
@@ -495,7 +539,8 @@
   }
 
   window.actatlasViewer = {
-    get level() { return currentLevel().grid; },
+    get level() { return currentLevel().grid; },          // the level drawn
+    get targetLevel() { return levels[levelIndexFor(view.zoom)].grid; },  // the level the zoom asks for
     get levels() { return levels.map((lv) => lv.grid); },
     get zoom() { return view.zoom; },
     get center() { return { x: view.cx, y: view.cy }; },

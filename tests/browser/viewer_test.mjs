@@ -95,12 +95,15 @@ try {
   let level = await viewer(() => window.actatlasViewer.level);
   for (let i = 0; i < 12 && level === coarse.grid; ++i) {
     await page.mouse.wheel(0, -240);
-    await frame();
+    await settled();  // the finer level replaces the coarser once its visible icons loaded
     level = await viewer(() => window.actatlasViewer.level);
   }
   if (atlas.levels.length > 1) {
+    const zoomNow = await viewer(() => window.actatlasViewer.zoom);
     check('wheel zoom switches to a finer level', level === atlas.levels[1].grid,
-          `grid ${coarse.grid} → ${level} at zoom ${(await viewer(() => window.actatlasViewer.zoom)).toFixed(2)}`);
+          `grid ${coarse.grid} → ${level} at zoom ${zoomNow.toFixed(2)}`);
+    const asked = await viewer(() => window.actatlasViewer.targetLevel);
+    check('the level drawn is the one the zoom asks for', level === asked, `drawn ${level}, asked ${asked}`);
   } else {
     check('atlas has more than one level to zoom through', false, 'render with --levels 2 or more');
   }
@@ -257,7 +260,8 @@ try {
   check('no console error, page error or failed load', problems.length === 0, problems.slice(0, 5).join(' | '));
 
   console.log('--- timings (headless chromium, this machine) ---');
-  console.log(`first contentful paint: ${ms(paint)}; first frame drawn: ${ms(first.firstDrawMs)}; ` +
+  console.log(`first contentful paint: ${ms(paint)}; atlas.js parsed, viewer started: ${ms(first.scriptStartMs)}; ` +
+              `first frame drawn: ${ms(first.firstDrawMs)}; ` +
               `all ${first.drawnIcons} icons of grid ${first.grid} drawn: ${ms(first.firstCompleteMs)} (from navigation start)`);
   console.log(`zoom step into grid ${enter.grid} (${enter.icons} icons on screen, ${enter.loaded} loaded from disk): ${ms(enter.ms)} until every icon drawn; ` +
               `draw ${ms(enter.draw)}`);

@@ -157,7 +157,13 @@ R"actatlas_viewer(// actatlas viewer: an explorable activation atlas on one canv
       if (levels[i].grid <= coarsest * zoom * (1 + 1e-9)) chosen = i;
     return chosen;
   }
-  function currentLevel() { return levels[levelIndexFor(view.zoom)]; }
+  // The level on screen. Zooming in, the coarser level stays until the finer level's
+  // visible icons have loaded (or `switchWaitMs` passed), so the picture never turns into
+  // empty placeholders; zooming out switches at once (those icons are few and cached).
+  let shownIndex = 0;
+  let waitingFor = -1, waitingSince = 0;
+  const switchWaitMs = 600;
+  function currentLevel() { return levels[shownIndex]; }
 
   function screenOrigin() {  // canvas position of world (0, 0)
     const s = scale();
@@ -265,11 +271,49 @@ R"actatlas_viewer(// actatlas viewer: an explorable activation atlas on one canv
     return t + '.';
   }
 
+  // The cells of `lv` inside the canvas.
+  function visibleRange(lv, o) {
+    const cellPx = o.s / lv.grid;
+    return {
+      ix0: Math.max(0, Math.floor(-o.x / cellPx)), ix1: Math.min(lv.grid - 1, Math.floor((view.width - o.x) / cellPx)),
+      iy0: Math.max(0, Math.floor(-o.y / cellPx)), iy1: Math.min(lv.grid - 1, Math.floor((view.height - o.y) / cellPx)),
+    };
+  }
+
+  // Starts loading the visible icons of `lv`; returns how many are not loaded yet.
+  function requestVisible(lv, o) {
+    const r = visibleRange(lv, o);
+    let missing = 0;
+    for (let iy = r.iy0; iy <= r.iy1; ++iy)
+      for (let ix = r.ix0; ix <= r.ix1; ++ix) {
+        const i = lv.index[iy * lv.grid + ix];
+        if (i >= 0 && lv.opacity[i] >= 0.01 && icon(lv, lv.cells[i]).state === 'loading') ++missing;
+      }
+    return missing;
+  }
+
+  function chooseLevel(o, now) {
+    const target = levelIndexFor(view.zoom);
+    if (target <= shownIndex) { shownIndex = target; waitingFor = -1; return 0; }
+    if (waitingFor !== target) { waitingFor = target; waitingSince = now; }
+    const missing = requestVisible(levels[target], o);
+    if (missing === 0 || now - waitingSince >= switchWaitMs) { shownIndex = target; waitingFor = -1; return 0; }
+    if (!timerSet) {  // no image may arrive before the wait ends: look again then
+      timerSet = true;
+      setTimeout(() => { timerSet = false; scheduleDraw(); }, switchWaitMs - (now - waitingSince) + 5);
+    }
+    return missing;
+  }
+  let timerSet = false;
+
   function draw() {
     const t0 = performance.now();
     ++frame;
-    const lv = currentLevel();
     const o = screenOrigin();
+    const before = shownIndex;
+    const waiting = chooseLevel(o, t0);
+    if (shownIndex !== before && mouse) queueMicrotask(updateHover);
+    const lv = currentLevel();
     const cellPx = o.s / lv.grid;
     ctx.setTransform(view.dpr, 0, 0, view.dpr, 0, 0);
     ctx.fillStyle = '#fff';
@@ -279,8 +323,7 @@ R"actatlas_viewer(// actatlas viewer: an explorable activation atlas on one canv
     ctx.strokeRect(o.x - 0.5, o.y - 0.5, o.s + 1, o.s + 1);
 
     // Only the cells inside the canvas.
-    const ix0 = Math.max(0, Math.floor(-o.x / cellPx)), ix1 = Math.min(lv.grid - 1, Math.floor((view.width - o.x) / cellPx));
-    const iy0 = Math.max(0, Math.floor(-o.y / cellPx)), iy1 = Math.min(lv.grid - 1, Math.floor((view.height - o.y) / cellPx));
+    const { ix0, ix1, iy0, iy1 } = visibleRange(lv, o);
     const showLabels = settings.labels && hasAttribution && cellPx >= 72;
     const labelled = [];
     let drawn = 0, pending = 0;
@@ -331,6 +374,7 @@ R"actatlas_viewer(// actatlas viewer: an explorable activation atlas on one canv
     const t1 = performance.now();
     stats.lastDrawMs = t1 - t0;
     stats.drawnIcons = drawn;
+    pending += waiting;
     stats.pendingIcons = pending;
     stats.failedIcons = failures;
     stats.requestedIcons = requested;
@@ -340,7 +384,8 @@ R"actatlas_viewer(// actatlas viewer: an explorable activation atlas on one canv
       if (stats.firstCompleteMs === null) stats.firstCompleteMs = t1;
       if (!drawScheduled) settleWaiters.splice(0).forEach((resolve) => resolve(snapshot()));
     }
-    $('level').textContent = 'grid ' + lv.grid + TIMES + lv.grid;
+)actatlas_viewer",
+R"actatlas_viewer(    $('level').textContent = 'grid ' + lv.grid + TIMES + lv.grid;
   }
 
   function outline(target, colour, width, lv, o, cellPx) {
@@ -377,8 +422,7 @@ R"actatlas_viewer(// actatlas viewer: an explorable activation atlas on one canv
     }
     return '<div class="label">' + esc(cellLabel(cell)) + '</div>' +
            '<div class="meta">' + cell.count + ' samples' + DOT + 'density ' + fmt(cell.density) + '<br>cell (' +
-)actatlas_viewer",
-R"actatlas_viewer(           cell.ix + ', ' + cell.iy + ') of ' + lv.grid + TIMES + lv.grid + '</div>' +
+           cell.ix + ', ' + cell.iy + ') of ' + lv.grid + TIMES + lv.grid + '</div>' +
            (rows ? '<table>' + rows + '</table>' : '');
   }
 
@@ -584,7 +628,8 @@ R"actatlas_viewer(           cell.ix + ', ' + cell.iy + ') of ' + lv.grid + TIME
   }
 
   window.actatlasViewer = {
-    get level() { return currentLevel().grid; },
+    get level() { return currentLevel().grid; },          // the level drawn
+    get targetLevel() { return levels[levelIndexFor(view.zoom)].grid; },  // the level the zoom asks for
     get levels() { return levels.map((lv) => lv.grid); },
     get zoom() { return view.zoom; },
     get center() { return { x: view.cx, y: view.cy }; },
@@ -621,7 +666,8 @@ R"actatlas_viewer(           cell.ix + ', ' + cell.iy + ') of ' + lv.grid + TIME
     setSizing(mode) { $('sizing').value = mode; settings.sizing = mode; viewChanged(); },
     // Resolves after a frame in which every visible icon was drawn.
     whenSettled() {
-      return new Promise((resolve) => { settleWaiters.push(resolve); scheduleDraw(); });
+)actatlas_viewer",
+R"actatlas_viewer(      return new Promise((resolve) => { settleWaiters.push(resolve); scheduleDraw(); });
     },
     // Draws now and returns the draw's duration in ms (for timing without frame pacing).
     drawNow() { draw(); return stats.lastDrawMs; },
@@ -692,7 +738,7 @@ R"actatlas_viewer(<!DOCTYPE html>
 //! In the order write_viewer writes them: index.html last.
 inline constexpr viewer_asset viewer_assets[] = {
     {"viewer.css", "viewer/viewer.css", viewer_asset_0, 1},
-    {"viewer.js", "viewer/viewer.js", viewer_asset_1, 2},
+    {"viewer.js", "viewer/viewer.js", viewer_asset_1, 3},
     {"index.html", "index.html", viewer_asset_2, 1},
 };
 
