@@ -13,7 +13,7 @@ viewer's files copied from viewer/ as write_viewer would place them (index.html 
 top, the rest in viewer/). It does not write cells_<G>.json, atlas_<G>.png or tiles,
 which the viewer does not read.
 
-Usage: python3 tests/browser/make_fixture.py OUT_DIR [--grids 20,40,80,160] [--classes 16]
+Usage: python3 tests/browser/make_fixture.py OUT_DIR [--grids 20,40,80,160] [--classes 16] [--top-only]
 Pure standard library (zlib PNG writer), deterministic for a given --seed.
 """
 import argparse
@@ -83,6 +83,7 @@ def main():
     ap.add_argument('--icon-px', type=int, default=64)
     ap.add_argument('--patch-px', type=int, default=48)
     ap.add_argument('--seed', type=int, default=1)
+    ap.add_argument('--top-only', action='store_true', help='attr: null, as atlas.js has for over 100 classes')
     a = ap.parse_args()
     rng = random.Random(a.seed)
     grids = [int(g) for g in a.grids.split(',')]
@@ -124,7 +125,7 @@ def main():
             patches = min(8, count)
             cells.append({'ix': ix, 'iy': iy, 'count': count, 'density': count * g * g / a.samples,
                           'top': [[c, round(attr[c], 5)] for c in top],
-                          'attr': [round(v, 5) for v in attr], 'patches': patches})
+                          'attr': None if a.top_only else [round(v, 5) for v in attr], 'patches': patches})
             hue = top[0] / a.classes
             r, gg, b = colorsys.hsv_to_rgb(hue, 0.45 + 0.4 * (1 - y), 0.75 + 0.2 * x)
             colour = (int(r * 255), int(gg * 255), int(b * 255))
