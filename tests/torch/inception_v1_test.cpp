@@ -6,9 +6,12 @@
 #include <actatlas/torch/inception_v1.hpp>
 #include <actatlas/torch/pool_gradient.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 #include <tuple>
@@ -435,4 +438,39 @@ TEST_CASE("inception_v1: weights from tools/export_inceptionv1.py (ACTATLAS_INCE
   CHECK(out.at("logits").sizes() == torch::IntArrayRef({1, 1008}));
   CHECK(torch::isfinite(out.at("logits")).all().item<bool>());
   CHECK(out.at("mixed4c").sizes() == torch::IntArrayRef({1, 512, 14, 14}));
+
+  // With ACTATLAS_INCEPTIONV1_REFERENCE (reference.json from tools/inceptionv1_reference.py,
+  // made with the same weights): logits and layer sums equal a PyTorch forward written
+  // after lucent's, under both LRN forms.
+  const char* reference_path = std::getenv("ACTATLAS_INCEPTIONV1_REFERENCE");
+  if (!reference_path) return;
+  std::ifstream in(reference_path);
+  REQUIRE(in);
+  const auto reference = nlohmann::json::parse(in);
+  auto x = torch::empty({1, 3, 224, 224});
+  for (int c = 0; c < 3; ++c)
+    for (int i = 0; i < 224; ++i)
+      for (int j = 0; j < 224; ++j) x[0][c][i][j] = static_cast<float>(((7 * i + 13 * j + 29 * c) % 256) / 255.0);
+  std::vector<std::string> layers;
+  for (const auto& l : model.info().layers)
+    if (l.name != "avgpool0" && l.name != "softmax2") layers.push_back(l.name);
+  for (auto form : {actatlas::lrn_form::tensorflow, actatlas::lrn_form::lucent}) {
+    const std::string key = form == actatlas::lrn_form::tensorflow ? "tensorflow" : "lucent";
+    INFO("LRN form " << key);
+    inception_v1 m{fs::path(path), torch::kCPU, {.lrn = form}};
+    const auto got = m.forward(x, layers);
+    const auto expect = reference["forms"][key];
+    const auto want = torch::tensor(expect["logits"].get<std::vector<float>>());
+    const auto logits = got.at("logits")[0];
+    const double scale = want.abs().max().item<double>();
+    const double worst = (logits - want).abs().max().item<double>();
+    INFO("max |logit| " << scale << ", max difference " << worst);
+    CHECK(worst <= 1e-4 * scale + 1e-4);
+    CHECK(logits.argmax().item<std::int64_t>() == want.argmax().item<std::int64_t>());
+    for (const auto& l : layers) {
+      INFO(l);
+      const double want_sum = expect["sums"][l].get<double>();
+      CHECK(got.at(l).to(torch::kFloat64).sum().item<double>() == Approx(want_sum).epsilon(1e-4));
+    }
+  }
 }
