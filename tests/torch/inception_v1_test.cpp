@@ -406,6 +406,25 @@ TEST_CASE("inception_v1: the max-pool relaxation changes gradients, not values",
   CHECK(torch::allclose(avg_logits, exact_logits, 1e-4, 1e-3));
 }
 
+TEST_CASE("inception_v1: gradients reach the input and the returned layers, not the weights", "[inception]") {
+  auto& model = shared_model();
+  for (const auto& [name, t] : model.named_parameters()) REQUIRE_FALSE(t.requires_grad());
+  // Towards the input (feature inversion optimises the image).
+  auto x = seeded_uniform({1, 3, 224, 224}, 8).requires_grad_(true);
+  auto out = model.forward(x, {"mixed4a"});
+  const auto gx = torch::autograd::grad({out.at("logits")[0][5]}, {x})[0];
+  CHECK(gx.abs().sum().item<double>() > 0);
+  // Towards a layer when the input is a constant: the layer is a leaf of the graph.
+  out = model.forward(x.detach(), {"mixed4a", "mixed4d"});
+  CHECK(out.at("mixed4a").requires_grad());
+  const auto g = torch::autograd::grad({out.at("logits")[0][5]}, {out.at("mixed4a"), out.at("mixed4d")});
+  CHECK(g[0].abs().sum().item<double>() > 0);
+  CHECK(g[1].abs().sum().item<double>() > 0);
+  // Under NoGradGuard nothing is recorded.
+  torch::NoGradGuard no_grad;
+  CHECK_FALSE(model.forward(x.detach(), {"mixed4a"}).at("mixed4a").requires_grad());
+}
+
 TEST_CASE("inception_v1: the same results on the GPU", "[inception][cuda]") {
   if (!torch::cuda::is_available()) {
     WARN("no CUDA device; skipped");
@@ -421,6 +440,25 @@ TEST_CASE("inception_v1: the same results on the GPU", "[inception][cuda]") {
   CHECK(gpu.at("mixed4c").device().is_cuda());
   const auto scale = cpu.at("logits").abs().max().item<double>();
   CHECK((gpu.at("logits").cpu() - cpu.at("logits")).abs().max().item<double>() < 1e-3 * scale + 1e-3);
+}
+
+TEST_CASE("inception_v1: the relaxed max-pool gradient on the GPU equals the CPU's", "[inception][cuda][pool_gradient]") {
+  if (!torch::cuda::is_available()) {
+    WARN("no CUDA device; skipped");
+    return;
+  }
+  inception_v1 model(inception_v1::random_init{42}, {.max_pool_gradient = pool_gradient::l2_relaxation});
+  const auto x = seeded_uniform({1, 3, 224, 224}, 7);
+  auto grad_at = [&](torch::Device d) {
+    model.to(d);
+    const auto out = model.forward(x.to(d), {"mixed3b"});
+    return torch::autograd::grad({out.at("logits")[0][3]}, {out.at("mixed3b")})[0].cpu();
+  };
+  const auto cpu = grad_at(torch::kCPU);
+  const auto gpu = grad_at(torch::kCUDA);
+  const auto scale = cpu.abs().max().item<double>();
+  CHECK(scale > 0);
+  CHECK((gpu - cpu).abs().max().item<double>() < 1e-3 * scale);
 }
 
 TEST_CASE("inception_v1: weights from tools/export_inceptionv1.py (ACTATLAS_INCEPTIONV1)", "[inception][weights]") {

@@ -17,6 +17,9 @@
 /// - Weights come from a `.safetensors` file parsed by io/safetensors.hpp; a missing, extra
 ///   or mis-shaped tensor is an input_error naming it. A seeded random initialisation
 ///   serves tests and benchmarks.
+/// - Weights are frozen (requires_grad false). Under grad mode gradients flow to the input
+///   (when it requires them) and to every returned layer (which becomes a leaf of the graph
+///   when nothing upstream requires gradients), never to the weights.
 /// - `options::max_pool_gradient` swaps every max-pool's gradient for lucid's continuous
 ///   relaxation during attribution (torch/pool_gradient.hpp); the forward values never change.
 /// - Padding is TensorFlow's SAME, computed from the actual map size (at 224×224 it is
@@ -194,6 +197,7 @@ class inception_v1 final : public classifier {
   //! Random weights (He-normal convolutions, small biases) from `seed`, on the CPU, for
   //! tests and benchmarks. The same seed gives the same weights.
   explicit inception_v1(random_init init, options o = {}) : opts_(std::move(o)) {
+    freeze();
     set_up_info({});
     auto gen = at::make_generator<at::CPUGeneratorImpl>(init.seed);
     torch::NoGradGuard no_grad;
@@ -213,6 +217,7 @@ class inception_v1 final : public classifier {
   //! tensors, and non-float dtypes, are input_errors naming the file and the tensor.
   explicit inception_v1(const std::filesystem::path& weights, torch::Device device = torch::kCPU, options o = {})
       : opts_(std::move(o)) {
+    freeze();
     const io::safetensors_file file(weights);
     load(file);
     set_up_info(file.metadata());
@@ -269,6 +274,14 @@ class inception_v1 final : public classifier {
   }
 
  private:
+  //! The weights never need gradients here (the atlas differentiates with respect to
+  //! images and activations, never trains), and leaving them out of the autograd graph
+  //! makes backward passes skip every weight gradient and every max-pool relaxation
+  //! upstream of the layer being attributed.
+  void freeze() {
+    for (auto& p : net_->parameters()) p.requires_grad_(false);
+  }
+
   void load(const io::safetensors_file& file) {
     const std::string where = file.path().string();
     const auto params = net_->named_parameters();
@@ -376,7 +389,14 @@ class inception_v1 final : public classifier {
         }
         default: break;
       }
-      if (keep[stage]) out[all[stage].name] = h;
+      if (keep[stage]) {
+        // A returned layer is always differentiable (under grad mode): when nothing
+        // upstream asks for gradients (weights frozen, input a constant) it becomes a leaf
+        // of the graph, so ∂logits/∂layer works, and only the stages after it pay for
+        // autograd (and for the max-pool relaxation).
+        if (torch::GradMode::is_enabled() && !h.requires_grad()) h = h.detach().requires_grad_(true);
+        out[all[stage].name] = h;
+      }
     }
     return out;
   }
