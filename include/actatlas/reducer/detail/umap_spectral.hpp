@@ -56,6 +56,7 @@ inline std::size_t connected_components(const sparse_graph& g, std::vector<std::
 inline void orthonormalise(std::vector<double>& x, std::size_t m, std::size_t p, const std::vector<double>& fixed,
                            std::mt19937_64& rng) {
   std::normal_distribution<double> normal;
+  int refills = 0;
   for (std::size_t c = 0; c < p; ++c) {
     for (int pass = 0; pass < 2; ++pass) {
       double f = 0;
@@ -70,9 +71,14 @@ inline void orthonormalise(std::vector<double>& x, std::size_t m, std::size_t p,
     double norm = 0;
     for (std::size_t i = 0; i < m; ++i) norm += x[i * p + c] * x[i * p + c];
     norm = std::sqrt(norm);
-    if (norm < 1e-10) {  // lost the column: start it again at random
-      for (std::size_t i = 0; i < m; ++i) x[i * p + c] = normal(rng);
-      --c;
+    if (norm < 1e-10) {  // lost the column: start it again at random (a few times; the
+      // caller keeps p + 1 ≤ m, so a random vector always has a part outside the others)
+      if (++refills <= 16) {
+        for (std::size_t i = 0; i < m; ++i) x[i * p + c] = normal(rng);
+        --c;
+        continue;
+      }
+      for (std::size_t i = 0; i < m; ++i) x[i * p + c] = 0;
       continue;
     }
     for (std::size_t i = 0; i < m; ++i) x[i * p + c] /= norm;
@@ -202,9 +208,11 @@ inline bool spectral_component(const sparse_graph& g, const std::vector<std::uin
   return true;
 }
 
-//! Top `dims` principal-component scores of the rows of `means` (c×D, row-major, centred here).
-inline std::vector<double> principal_scores(std::vector<double> means, std::size_t c, std::size_t D, std::size_t dims,
-                                            std::uint64_t seed) {
+//! Top `dims` principal-component scores of the rows of `means` (c×D, row-major, centred
+//! here); coordinates beyond D are 0.
+inline std::vector<double> principal_scores(std::vector<double> means, std::size_t c, std::size_t D,
+                                            std::size_t out_dims, std::uint64_t seed) {
+  const std::size_t dims = std::min(out_dims, D);
   std::vector<double> centre(D, 0);
   for (std::size_t i = 0; i < c; ++i)
     for (std::size_t j = 0; j < D; ++j) centre[j] += means[i * D + j] / double(c);
@@ -228,11 +236,11 @@ inline std::vector<double> principal_scores(std::vector<double> means, std::size
     basis.swap(next);
     orthonormalise(basis, D, dims, none, rng);
   }
-  std::fill(proj.begin(), proj.end(), 0);
+  std::vector<double> scores(c * out_dims, 0);
   for (std::size_t i = 0; i < c; ++i)
     for (std::size_t j = 0; j < D; ++j)
-      for (std::size_t d = 0; d < dims; ++d) proj[i * dims + d] += means[i * D + j] * basis[j * dims + d];
-  return proj;
+      for (std::size_t d = 0; d < dims; ++d) scores[i * out_dims + d] += means[i * D + j] * basis[j * dims + d];
+  return scores;
 }
 
 //! The initial layout (n×dims), each coordinate scaled to [0, 10] as umap-learn does.
