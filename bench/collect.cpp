@@ -59,9 +59,28 @@ def forward(self, x: Tensor) -> Dict[str, Tensor]:
     f = torch.mean(b, [2, 3])
     return {"logits": torch.linear(f, self.wl, self.bl), "mid": mid}
 )JIT");
-  // mid is [B,64,32,32] at 64×64 input.
   torch::jit::ExtraFilesMap extra{{"actatlas.json", R"({"input_size": [64, 64], "layers": [{"name": "mid", "channels": 64}]})"}};
   const auto path = dir / "benchnet.pt";
+  m.save(path.string(), extra);
+  return path;
+}
+
+// The memory test's model: 16×16 input, layer "mid" [B,16,16,16], C logits; cheap enough
+// that 200,000 samples with attribution take a minute, while each attribution row is still C floats.
+fs::path make_small_model(const fs::path& dir, int classes) {
+  torch::manual_seed(1);
+  torch::jit::Module m("SmallNet");
+  m.register_parameter("w1", torch::randn({16, 3, 3, 3}) / 5.0, false);
+  m.register_parameter("w2", torch::randn({32, 16, 3, 3}) / 12.0, false);
+  m.register_parameter("wl", torch::randn({classes, 32}) / 6.0, false);
+  m.define(R"JIT(
+def forward(self, x: Tensor) -> Dict[str, Tensor]:
+    mid = torch.relu(torch.conv2d(x, self.w1, None, [1, 1], [1, 1]))
+    b = torch.relu(torch.conv2d(torch.max_pool2d(mid, [2, 2]), self.w2, None, [1, 1], [1, 1]))
+    return {"logits": torch.linear(torch.mean(b, [2, 3]), self.wl), "mid": mid}
+)JIT");
+  torch::jit::ExtraFilesMap extra{{"actatlas.json", R"({"input_size": [16, 16], "layers": ["mid"]})"}};
+  const auto path = dir / "smallnet.pt";
   m.save(path.string(), extra);
   return path;
 }
@@ -102,7 +121,10 @@ int child_collect(const fs::path& model_path, const fs::path& images, const fs::
   const auto s = actatlas::collect(*model, images, out, actatlas::sampler::random_position{},
                                    {.layer = "mid", .samples = samples, .repeat_images = true, .batch = batch,
                                     .shard_batches = 16, .attribution = true, .decode_threads = 1});
-  std::printf("  child: %llu samples in %.1f s\n", static_cast<unsigned long long>(s.samples), seconds_since(t));
+  std::printf("  child: %llu samples in %.1f s, activations.npy %.1f MiB, attributions.npy %.1f MiB\n",
+              static_cast<unsigned long long>(s.samples), seconds_since(t),
+              fs::file_size(out / "activations.npy") / 1048576.0, fs::file_size(out / "attributions.npy") / 1048576.0);
+  fs::remove_all(out);
   return 0;
 }
 
@@ -128,6 +150,7 @@ int main(int argc, char** argv) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   const auto model_path = make_model(dir, classes);
+  const auto small_model_path = make_small_model(dir, classes);
   make_images(dir / "images", n_images);
   auto model = actatlas::load_model(model_path, torch::kCPU);
   std::printf("bench_collect: %d images 96×80 → 64×64, batch %zu, layer mid [64,32,32], %d classes, %d torch threads\n",
@@ -178,9 +201,9 @@ int main(int argc, char** argv) {
   std::printf("  forward + attribution (pre-decoded)  %8.1f images/s   %.2f× the forward time\n", s1, f / s1);
   std::printf("  collect with attribution             %8.1f images/s   %.2f× the forward time\n", c1, f / c1);
 
-  std::printf("peak memory (fresh process each, attribution on, %d classes):\n", classes);
+  std::printf("peak memory (fresh process each, 16×16 model, layer [16,16,16], attribution to %d classes):\n", classes);
   for (auto n : {small, large}) {
-    const long kib = child_peak_rss_kib({"--child", model_path.string(), (dir / "images").string(),
+    const long kib = child_peak_rss_kib({"--child", small_model_path.string(), (dir / "images").string(),
                                          (dir / ("mem-" + std::to_string(n))).string(), std::to_string(n),
                                          std::to_string(batch)});
     std::printf("  %7llu samples: peak RSS %.1f MiB\n", static_cast<unsigned long long>(n), kib / 1024.0);

@@ -10,7 +10,7 @@ out=${1:-"$root/actatlas-demo"}
 shift || true
 
 "$root/scripts/setup.sh"
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DACTATLAS_BUILD_TESTS=OFF -DACTATLAS_BUILD_BENCH=OFF
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build "$build" --target actatlas_cli -j "$(nproc)"
 "$build/bin/actatlas" demo --out "$out" "$@"
 echo "Open the viewer: $out/atlas/index.html (in a browser, e.g. chromium $out/atlas/index.html)"

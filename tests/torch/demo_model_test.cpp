@@ -27,6 +27,7 @@ actatlas::demo_model_options small_budget() {
   o.batch_size = 32;
   o.learning_rate = 6e-3;
   o.heldout_per_class = 24;
+  o.threads = 1;  // one thread wastes no time waiting for a descheduled sibling on a busy machine
   return o;
 }
 
@@ -36,6 +37,7 @@ actatlas::demo_model_options tiny_budget() {
   o.steps = 6;
   o.batch_size = 16;
   o.heldout_per_class = 2;
+  o.threads = 1;
   return o;
 }
 

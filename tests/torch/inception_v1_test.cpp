@@ -1,12 +1,14 @@
 // The native InceptionV1 (layer names, widths, sizes, input range, LRN, safetensors
 // weights) and the max-pool gradient relaxation it uses for attribution.
-#include <catch2/catch.hpp>
-
+// LibTorch first, Catch2 last: some LibTorch builds (pip's 2.x) define a one-argument
+// CHECK macro of their own, and Catch's must be the one in force.
 #include <actatlas/io/safetensors.hpp>
 #include <actatlas/torch/inception_v1.hpp>
 #include <actatlas/torch/pool_gradient.hpp>
 
 #include <nlohmann/json.hpp>
+
+#include <catch2/catch.hpp>
 
 #include <cmath>
 #include <cstdlib>
@@ -33,8 +35,13 @@ struct temp_dir {
     fs::create_directories(path);
   }
   ~temp_dir() {
+    // File by file rather than fs::remove_all: pip's LibTorch 2.x exports its own
+    // std::filesystem::remove_all, which crashes when called from code built with g++ 13.
     std::error_code ec;
-    fs::remove_all(path, ec);
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(path, ec)) files.push_back(e.path());
+    for (const auto& f : files) fs::remove(f, ec);
+    fs::remove(path, ec);
   }
 };
 
@@ -455,10 +462,21 @@ TEST_CASE("inception_v1: the relaxed max-pool gradient on the GPU equals the CPU
     return torch::autograd::grad({out.at("logits")[0][3]}, {out.at("mixed3b")})[0].cpu();
   };
   const auto cpu = grad_at(torch::kCPU);
-  const auto gpu = grad_at(torch::kCUDA);
-  const auto scale = cpu.abs().max().item<double>();
-  CHECK(scale > 0);
-  CHECK((gpu - cpu).abs().max().item<double>() < 1e-3 * scale);
+  REQUIRE(cpu.norm().item<double>() > 0);
+  auto relative = [&](const torch::Tensor& g) { return ((g - cpu).norm() / cpu.norm()).item<double>(); };
+  // cuDNN convolutions run in TF32 by default (10-bit mantissa): compare in full float32,
+  // and report the TF32 difference too.
+  auto& context = at::globalContext();
+  const bool tf32 = context.allowTF32CuDNN();
+  context.setAllowTF32CuDNN(false);
+  const double fp32_error = relative(grad_at(torch::kCUDA));
+  context.setAllowTF32CuDNN(true);
+  const double tf32_error = relative(grad_at(torch::kCUDA));
+  context.setAllowTF32CuDNN(tf32);
+  WARN("relative L2 difference of d logit/d mixed3b, GPU vs CPU: float32 " << fp32_error << ", TF32 " << tf32_error);
+  // Measured on an H200: float32 1.0e-3, TF32 9e-2 (random weights; ReLU and arg-max
+  // flips of near-ties dominate). A wrong relaxation on the GPU would differ by O(1).
+  CHECK(fp32_error < 1e-2);
 }
 
 TEST_CASE("inception_v1: weights from tools/export_inceptionv1.py (ACTATLAS_INCEPTIONV1)", "[inception][weights]") {

@@ -2,7 +2,9 @@
 // check the metadata, the outputs and every kind of bad file.
 #include <catch2/catch.hpp>
 
+#include <actatlas/io/image_folder.hpp>
 #include <actatlas/torch/device.hpp>
+#include <actatlas/torch/image_batches.hpp>
 #include <actatlas/torch/load_model.hpp>
 #include <actatlas/torch/torchscript_model.hpp>
 
@@ -103,4 +105,32 @@ TEST_CASE("device: auto, cpu, cuda", "[torchscript]") {
     REQUIRE(actatlas::pick_device("cuda").is_cuda());
   }
   REQUIRE_THROWS_WITH(actatlas::pick_device("tpu"), Contains("tpu") && Contains("auto, cpu or cuda"));
+}
+
+TEST_CASE("torchscript: an exported torchvision MobileNetV2 classifies real photos (skipped when absent)", "[torchscript]") {
+  // Export first: tools/export_torchvision.py ... --out $ACTATLAS_REALDATA_MODEL (docs/models.md).
+  const char* model_env = std::getenv("ACTATLAS_REALDATA_MODEL");
+  const std::filesystem::path images = "/work/shared/realdata/images";
+  if (!model_env || !std::filesystem::is_regular_file(model_env) || !std::filesystem::is_directory(images)) {
+    WARN("SKIPPED: set ACTATLAS_REALDATA_MODEL to an exported MobileNetV2 and have ../shared/realdata");
+    return;
+  }
+  auto model = actatlas::load_model(model_env, torch::kCPU);
+  REQUIRE(model->info().class_names.size() == 1000);
+  const auto files = actatlas::io::list_images(images);
+  REQUIRE(files.size() == 1000);
+  // Every 10th photo (file i is class i): 100 images.
+  actatlas::image_batch_reader reader([&](std::uint64_t v) { return files[v * 10]; }, 0, 100, 224, 224,
+                                      {.batch = 25, .threads = 1});
+  int correct = 0, seen = 0;
+  torch::NoGradGuard no_grad;
+  while (auto b = reader.next()) {
+    const auto logits = model->forward(b->pixels, {}).at("logits");
+    const auto top1 = logits.argmax(1);
+    for (std::size_t i = 0; i < b->visits.size(); ++i, ++seen)
+      correct += top1[static_cast<std::int64_t>(i)].item<std::int64_t>() == static_cast<std::int64_t>(b->visits[i] * 10);
+  }
+  REQUIRE(seen == 100);
+  WARN("MobileNetV2 top-1 on 100 real photos through actatlas's image pipeline: " << correct << "%");
+  REQUIRE(correct >= 65);  // README: 80% over all 1000 with torchvision's padding
 }

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <torch/torch.h>
+#include <ATen/CPUGeneratorImpl.h>  // at::detail::createCPUGenerator
 
 #include <cmath>
 #include <cstdint>

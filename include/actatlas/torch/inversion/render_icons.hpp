@@ -30,6 +30,7 @@
 #pragma once
 
 #include <torch/torch.h>
+#include <ATen/CPUGeneratorImpl.h>  // at::detail::createCPUGenerator
 
 #include <algorithm>
 #include <cstdint>

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <torch/torch.h>
+#include <ATen/CPUGeneratorImpl.h>  // at::detail::createCPUGenerator
 
 #include <array>
 #include <cmath>
