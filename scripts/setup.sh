@@ -14,7 +14,9 @@ packages=(
 # Optional groups, asked for by the caller: "browser" for the viewer test.
 for group in "$@"; do
   case "$group" in
-    browser) packages+=(chromium nodejs npm) ;;
+    browser) packages+=(chromium)
+             # Node may come from elsewhere (e.g. NodeSource); take Debian's only when absent.
+             command -v npm >/dev/null 2>&1 || packages+=(nodejs npm) ;;
     peers) packages+=(umap-learn python3-sklearn r-cran-uwot r-cran-rtsne python3-numpy) ;;
     python) packages+=(python3-torch python3-torchvision python3-numpy) ;;
     *) echo "setup.sh: unknown group '$group' (known: browser, peers, python)" >&2; exit 2 ;;
@@ -34,3 +36,15 @@ if ((${#missing[@]})); then
 else
   echo "setup.sh: all packages present" >&2
 fi
+
+# playwright-core for the viewer's browser test, pinned by tests/browser/package-lock.json.
+# No browser is downloaded: the test drives Debian's chromium.
+for group in "$@"; do
+  if [[ "$group" == browser ]]; then
+    browser_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
+    if [[ ! -d "$browser_dir/node_modules/playwright-core" ]]; then
+      echo "setup.sh: npm ci in tests/browser" >&2
+      (cd "$browser_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --prefer-offline)
+    fi
+  fi
+done
