@@ -5,7 +5,8 @@
 //   bench_inversion [--device auto|cpu|cuda] [--steps N] [--batches 1,8,32,64]
 //                   [--models demo,inception] [--size 80] [--threads T]
 //
-// Each row times render_icons with attempts = 1 at two step counts (2 and 2 + N) and takes
+// Each row, after a warm-up call, times render_icons with attempts = 1 at two step counts
+// (2 and 2 + N) and takes
 // the difference, so set-up, the final scoring pass and the first (slow) step cancel out:
 // what remains is the cost of one optimisation step for B icons. "icons/s" is then
 // B / (seconds per step × 4096), i.e. at the article's reference of 1024 steps × 4 attempts;
@@ -128,6 +129,7 @@ int main(int argc, char** argv) {
         o.size = size;
         o.attempts = 1;
         o.steps = 2;
+        seconds_for(*model, layer, dirs, o);  // warm-up: allocator, cuDNN's algorithm choice, caches
         const double short_run = seconds_for(*model, layer, dirs, o);
         o.steps = 2 + steps;
         const double long_run = seconds_for(*model, layer, dirs, o);

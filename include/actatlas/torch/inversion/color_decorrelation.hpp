@@ -50,7 +50,7 @@ class color_statistics {
   //! C = U Λ^½ (columns largest eigenvalue first, each column's red entry made ≥ 0 so the
   //! result is unique), float32 3×3: the same form as imagenet_color_sqrt().
   torch::Tensor sqrt_correlation() const {
-    auto [eigenvalues, eigenvectors] = torch::linalg::eigh(covariance(), "L");  // ascending
+    auto [eigenvalues, eigenvectors] = torch::linalg_eigh(covariance(), "L");  // ascending
     auto order = torch::arange(2, -1, -1, torch::kLong);
     auto values = eigenvalues.index_select(0, order).clamp_min(0.0);
     auto vectors = eigenvectors.index_select(1, order);
