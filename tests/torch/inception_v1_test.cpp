@@ -432,6 +432,32 @@ TEST_CASE("inception_v1: gradients reach the input and the returned layers, not 
   CHECK_FALSE(model.forward(x.detach(), {"mixed4a"}).at("mixed4a").requires_grad());
 }
 
+TEST_CASE("inception_v1: the relaxation works with the double-backward attribution trick", "[inception][pool_gradient]") {
+  // attr_c = h_p · ∂logit_c/∂h_p for all c in one extra pass: g(u) = ∂(logits·u)/∂h with
+  // the graph kept, then ∂(g·dir)/∂u. It must equal explicit per-class backward passes
+  // through the relaxed pools (and differ from the exact pools' attribution).
+  inception_v1 model(inception_v1::random_init{42}, {.max_pool_gradient = pool_gradient::l2_relaxation});
+  const auto x = seeded_uniform({1, 3, 224, 224}, 9);
+  auto out = model.forward(x, {"mixed4b"});
+  const auto& h = out.at("mixed4b");
+  const auto& logits = out.at("logits");
+  auto dir = torch::zeros_like(h);
+  dir.select(2, 6).select(2, 9).copy_(h.detach().select(2, 6).select(2, 9));  // h at position (6, 9)
+  auto u = torch::zeros_like(logits).requires_grad_(true);
+  const auto g = torch::autograd::grad({(logits * u).sum()}, {h}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];
+  const auto attr = torch::autograd::grad({(g * dir).sum()}, {u}, {}, /*retain_graph=*/true)[0];
+  for (int c : {0, 17, 500, 1007}) {
+    const auto gc = torch::autograd::grad({logits[0][c]}, {h}, {}, /*retain_graph=*/true)[0];
+    const double explicit_attr = (gc * dir).sum().item<double>();
+    INFO("class " << c);
+    CHECK(attr[0][c].item<double>() == Approx(explicit_attr).epsilon(1e-4).margin(1e-6 * attr.abs().max().item<double>()));
+  }
+  model.set_max_pool_gradient(pool_gradient::exact);
+  const auto out_exact = model.forward(x, {"mixed4b"});
+  const auto g_exact = torch::autograd::grad({out_exact.at("logits")[0][17]}, {out_exact.at("mixed4b")})[0];
+  CHECK((g_exact * dir).sum().item<double>() != Approx(attr[0][17].item<double>()).epsilon(1e-3));
+}
+
 TEST_CASE("inception_v1: the same results on the GPU", "[inception][cuda]") {
   if (!torch::cuda::is_available()) {
     WARN("no CUDA device; skipped");
