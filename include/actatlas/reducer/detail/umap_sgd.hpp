@@ -56,65 +56,88 @@ struct umap_sgd_params {
   unsigned threads = 1;
 };
 
+//! Per-edge sampling schedule (umap-learn's epochs_per_sample and friends).
+struct umap_schedule {
+  std::vector<float> per_sample, next_sample, per_negative, next_negative;
+};
+
+//! One epoch for every vertex. `Dims` > 0 fixes the dimension at compile time (1 and 2,
+//! the atlas's cases, get unrolled loops); 0 reads it from `dims`.
+template <std::size_t Dims>
+void umap_epoch(float* pos, const float* old, std::size_t n, std::size_t dims_runtime, const sparse_graph& g,
+                umap_schedule& sch, std::size_t epoch, float alpha, float a, float b, float two_ab, float gamma2b,
+                std::uint64_t seed, unsigned threads) {
+  const std::size_t dims = Dims ? Dims : dims_runtime;
+  const float now = static_cast<float>(epoch);
+  parallel_for(n, threads, 1024, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t v = begin; v < end; ++v) {
+      float* cur = pos + v * dims;
+      std::uint64_t rng = mix_seed(seed, 0x56d + epoch, v) | 1u;  // xorshift64* stream of this (epoch, vertex)
+      for (std::size_t e = g.row_start[v]; e < g.row_start[v + 1]; ++e) {
+        if (sch.per_sample[e] <= 0 || sch.next_sample[e] > now) continue;
+        const float* other = old + std::size_t(g.col[e]) * dims;
+        float dist2 = 0;
+        for (std::size_t d = 0; d < dims; ++d) dist2 += (cur[d] - other[d]) * (cur[d] - other[d]);
+        if (dist2 > 0) {
+          const float powb = fast_pow(dist2, b);
+          const float coeff = -two_ab * powb / (dist2 * (a * powb + 1.f));
+          for (std::size_t d = 0; d < dims; ++d)
+            cur[d] += 2.f * alpha * std::clamp(coeff * (cur[d] - other[d]), -4.f, 4.f);
+        }
+        sch.next_sample[e] += sch.per_sample[e];
+        const auto negatives = static_cast<std::size_t>((now - sch.next_negative[e]) / sch.per_negative[e]);
+        for (std::size_t s = 0; s < negatives; ++s) {
+          rng ^= rng >> 12;
+          rng ^= rng << 25;
+          rng ^= rng >> 27;
+          // multiply-shift maps 32 random bits onto [0, n) without a division
+          const std::size_t k = static_cast<std::size_t>(((rng * 0x2545f4914f6cdd1dull) >> 32) * n >> 32);
+          if (k == v) continue;
+          const float* far = old + k * dims;
+          float d2 = 0;
+          for (std::size_t d = 0; d < dims; ++d) d2 += (cur[d] - far[d]) * (cur[d] - far[d]);
+          if (d2 > 0) {  // a sample exactly on top exerts no defined force (the jitter makes this rare)
+            const float coeff = gamma2b / ((0.001f + d2) * (a * fast_pow(d2, b) + 1.f));
+            for (std::size_t d = 0; d < dims; ++d) cur[d] += alpha * std::clamp(coeff * (cur[d] - far[d]), -4.f, 4.f);
+          }
+        }
+        sch.next_negative[e] += static_cast<float>(negatives) * sch.per_negative[e];
+      }
+    }
+  });
+}
+
 inline void optimize_layout(matrix& y, const sparse_graph& g, const umap_sgd_params& p, const progress_fn& progress) {
   const std::size_t n = y.shape(0), dims = y.shape(1), edges = g.col.size();
   if (n < 2 || edges == 0 || p.epochs == 0) return;
   const float a = static_cast<float>(p.a), b = static_cast<float>(p.b);
   const float max_weight = *std::max_element(g.weight.begin(), g.weight.end());
   // edges lighter than w_max / epochs would never be sampled: drop them (as umap-learn)
-  std::vector<float> per_sample(edges), next_sample(edges), per_negative(edges), next_negative(edges);
+  umap_schedule sch;
+  sch.per_sample.resize(edges);
+  sch.next_sample.resize(edges);
+  sch.per_negative.resize(edges);
+  sch.next_negative.resize(edges);
   for (std::size_t e = 0; e < edges; ++e) {
     const float w = g.weight[e];
-    per_sample[e] = w >= max_weight / static_cast<float>(p.epochs) ? max_weight / w : -1.f;
-    next_sample[e] = per_sample[e];
-    per_negative[e] = per_sample[e] / p.negative_sample_rate;
-    next_negative[e] = per_negative[e];
+    sch.per_sample[e] = w >= max_weight / static_cast<float>(p.epochs) ? max_weight / w : -1.f;
+    sch.next_sample[e] = sch.per_sample[e];
+    sch.per_negative[e] = p.negative_sample_rate > 0 ? sch.per_sample[e] / p.negative_sample_rate : 1e30f;
+    sch.next_negative[e] = sch.per_negative[e];
   }
   const float gamma2b = 2.f * p.repulsion_strength * b;
   const float two_ab = 2.f * a * b;
   matrix snapshot = y;
   report(progress, "umap sgd", 0, p.epochs);
   for (std::size_t epoch = 0; epoch < p.epochs; ++epoch) {
-    const float now = static_cast<float>(epoch);
-    const float alpha = p.learning_rate * (1.f - now / static_cast<float>(p.epochs));
+    const float alpha = p.learning_rate * (1.f - static_cast<float>(epoch) / static_cast<float>(p.epochs));
     std::copy(y.data(), y.data() + n * dims, snapshot.data());
-    const float* old = snapshot.data();
-    float* pos = y.data();
-    parallel_for(n, p.threads, 1024, [&](std::size_t begin, std::size_t end) {
-      for (std::size_t v = begin; v < end; ++v) {
-        float* cur = pos + v * dims;
-        std::uint64_t rng = mix_seed(p.seed, 0x56d + epoch, v) | 1u;  // xorshift64* stream of this (epoch, vertex)
-        for (std::size_t e = g.row_start[v]; e < g.row_start[v + 1]; ++e) {
-          if (per_sample[e] <= 0 || next_sample[e] > now) continue;
-          const float* other = old + std::size_t(g.col[e]) * dims;
-          float dist2 = 0;
-          for (std::size_t d = 0; d < dims; ++d) dist2 += (cur[d] - other[d]) * (cur[d] - other[d]);
-          if (dist2 > 0) {
-            const float powb = fast_pow(dist2, b);
-            const float coeff = -two_ab * powb / (dist2 * (a * powb + 1.f));
-            for (std::size_t d = 0; d < dims; ++d)
-              cur[d] += 2.f * alpha * std::clamp(coeff * (cur[d] - other[d]), -4.f, 4.f);
-          }
-          next_sample[e] += per_sample[e];
-          const auto negatives = static_cast<std::size_t>((now - next_negative[e]) / per_negative[e]);
-          for (std::size_t s = 0; s < negatives; ++s) {
-            rng ^= rng >> 12;
-            rng ^= rng << 25;
-            rng ^= rng >> 27;
-            const std::size_t k = static_cast<std::size_t>((rng * 0x2545f4914f6cdd1dull) >> 32) % n;
-            if (k == v) continue;
-            const float* far = old + k * dims;
-            float d2 = 0;
-            for (std::size_t d = 0; d < dims; ++d) d2 += (cur[d] - far[d]) * (cur[d] - far[d]);
-            if (d2 > 0) {
-              const float coeff = gamma2b / ((0.001f + d2) * (a * fast_pow(d2, b) + 1.f));
-              for (std::size_t d = 0; d < dims; ++d) cur[d] += alpha * std::clamp(coeff * (cur[d] - far[d]), -4.f, 4.f);
-            }  // a sample exactly on top exerts no defined force (the jitter makes this rare)
-          }
-          next_negative[e] += static_cast<float>(negatives) * per_negative[e];
-        }
-      }
-    });
+    if (dims == 2)
+      umap_epoch<2>(y.data(), snapshot.data(), n, dims, g, sch, epoch, alpha, a, b, two_ab, gamma2b, p.seed, p.threads);
+    else if (dims == 1)
+      umap_epoch<1>(y.data(), snapshot.data(), n, dims, g, sch, epoch, alpha, a, b, two_ab, gamma2b, p.seed, p.threads);
+    else
+      umap_epoch<0>(y.data(), snapshot.data(), n, dims, g, sch, epoch, alpha, a, b, two_ab, gamma2b, p.seed, p.threads);
     report(progress, "umap sgd", epoch + 1, p.epochs);
   }
 }
