@@ -311,10 +311,30 @@ inline std::optional<nlohmann::json> demo_metadata(torch::serialize::InputArchiv
 }
 }  // namespace detail
 
+namespace detail {
+//! A cheap first look: a LibTorch archive is a zip, stored uncompressed, and its pickled
+//! attributes (our JSON string among them) sit near its end. Only a file that passes this
+//! is opened as an archive, so asking about a large TorchScript model costs one small read.
+inline bool may_be_demo_model_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  if (!in.read(magic, 4) || magic[0] != 'P' || magic[1] != 'K' || magic[2] != 3 || magic[3] != 4) return false;
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  const std::streamoff tail = std::min<std::streamoff>(size, 256 * 1024);
+  std::string bytes(static_cast<std::size_t>(tail), '\0');
+  in.seekg(size - tail);
+  if (!in.read(bytes.data(), tail)) return false;
+  return bytes.find("actatlas-demo-cnn") != std::string::npos;
+}
+}  // namespace detail
+
 //! Whether `path` is a demo model file (a LibTorch archive carrying actatlas_demo_json).
-//! Never throws: an unreadable or foreign file is simply not one.
+//! Never throws: an unreadable or foreign file is simply not one. Cheap for other files
+//! (TorchScript models included: they are not opened).
 inline bool is_demo_model_file(const std::filesystem::path& path) {
   try {
+    if (!detail::may_be_demo_model_file(path)) return false;
     torch::serialize::InputArchive archive;
     archive.load_from(path.string(), torch::kCPU);
     return detail::demo_metadata(archive).has_value();
