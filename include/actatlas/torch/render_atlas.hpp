@@ -18,7 +18,6 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -34,6 +33,7 @@
 #include "../render/canvas.hpp"
 #include "../whitening.hpp"
 #include "classifier.hpp"
+#include "inversion/icon_cache.hpp"
 #include "inversion/render_icons.hpp"
 
 #if __has_include("../render/viewer_files.hpp")
@@ -120,24 +120,6 @@ inline std::vector<provenance_row> read_provenance(const std::filesystem::path& 
   return rows;
 }
 
-//! A hash of everything that changes an icon: the settings and the direction itself.
-inline std::uint64_t icon_key(const std::string& settings, const float* direction, std::size_t d) {
-  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a, over the bytes
-  auto mix = [&](const void* p, std::size_t n) {
-    const auto* b = static_cast<const unsigned char*>(p);
-    for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ULL;
-  };
-  mix(settings.data(), settings.size());
-  mix(direction, d * sizeof(float));
-  return h;
-}
-
-inline std::string hex(std::uint64_t v) {
-  std::ostringstream s;
-  s << std::hex << v;
-  return s.str();
-}
-
 //! A strip of up to `count` square patches (side `px`) around the sampled positions of a
 //! cell's first members. The crop spans two of the layer's cells in each direction of the
 //! input (at least a quarter of the input side), so the patch shows the sample's context.
@@ -169,13 +151,6 @@ inline io::image_u8 patch_strip(const std::vector<std::uint32_t>& members, const
     ++shown;
   }
   return strip;
-}
-
-inline io::image_u8 to_image(const torch::Tensor& pixels_hwc) {
-  auto t = pixels_hwc.contiguous().to(torch::kCPU);
-  io::image_u8 im{static_cast<int>(t.size(1)), static_cast<int>(t.size(0)), static_cast<int>(t.size(2)), {}};
-  im.pixels.assign(t.data_ptr<std::uint8_t>(), t.data_ptr<std::uint8_t>() + t.numel());
-  return im;
 }
 
 }  // namespace detail
@@ -229,12 +204,8 @@ render_atlas_result render_atlas(classifier& model, const std::filesystem::path&
     icon_opts.whitening = torch::from_blob(const_cast<double*>(s.data()), {static_cast<std::int64_t>(s.shape(0)), static_cast<std::int64_t>(s.shape(1))},
                                            torch::kFloat64).clone();
   }
-  // Everything that changes an icon besides its direction, for the cache key.
-  const std::string settings = std::string(Objective::name) + "|" + layer + "|" + std::to_string(icon_opts.size) + "|" +
-                               std::to_string(icon_opts.steps) + "|" + std::to_string(icon_opts.attempts) + "|" +
-                               std::to_string(icon_opts.seed) + "|" + std::to_string(icon_opts.learning_rate) + "|" +
-                               (o.whiten ? "white" : "raw") + "|" + (icon_opts.alpha ? "alpha" : "rgb") + "|" +
-                               std::to_string(icon_opts.boundary_penalty) + "|" + std::to_string(info.class_names.size());
+  // The cache key's model part: the collection's model name and the number of classes.
+  const std::string model_id = collection.value("model", std::string("model")) + "/" + std::to_string(info.class_names.size());
 
   render_atlas_result result;
   nlohmann::json viewer_levels = nlohmann::json::array();
@@ -248,57 +219,25 @@ render_atlas_result render_atlas(classifier& model, const std::filesystem::path&
     const matrix dirs = directions(cells);
     const std::size_t d = dirs.shape(1);
 
-    // Icons: reuse cached ones whose key matches, render the rest in batches.
-    std::vector<io::image_u8> icons(cells.size());
-    std::vector<std::size_t> todo;
-    std::vector<std::uint64_t> keys(cells.size());
-    const fs::path icon_dir = out / "icons" / gs;
-    for (std::size_t i = 0; i < cells.size(); ++i) {
-      keys[i] = detail::icon_key(settings, dirs.data() + i * d, d);
-      const fs::path png = icon_dir / (std::to_string(cells[i].ix) + "_" + std::to_string(cells[i].iy) + ".png");
-      const fs::path meta = icon_dir / (std::to_string(cells[i].ix) + "_" + std::to_string(cells[i].iy) + ".json");
-      bool reused = false;
-      if (fs::exists(png) && fs::exists(meta)) {
-        try {
-          std::ifstream in(meta);
-          const auto j = nlohmann::json::parse(in);
-          if (j.value("key", std::string()) == detail::hex(keys[i])) {
-            icons[i] = io::read_image(png, icon_opts.alpha ? 4 : 3);
-            reused = true;
-          }
-        } catch (const std::exception&) {
-          // A damaged cache entry is rendered again.
-        }
-      }
-      if (reused) ++result.icons_reused;
-      else todo.push_back(i);
-    }
-    const std::size_t batch = std::max<std::size_t>(1, o.icon_batch);
-    for (std::size_t start = 0; start < todo.size(); start += batch) {
-      const std::size_t count = std::min(batch, todo.size() - start);
-      auto targets = torch::empty({static_cast<std::int64_t>(count), static_cast<std::int64_t>(d)});
-      for (std::size_t k = 0; k < count; ++k)
-        std::copy_n(dirs.data() + todo[start + k] * d, d, targets.data_ptr<float>() + k * d);
-      auto batch_opts = icon_opts;
-      // Each batch draws its own random starts and transforms, derived from the seed and its
-      // first icon's key, so batches differ from one another and a rerun reproduces them.
-      batch_opts.seed = icon_opts.seed ^ keys[todo[start]];
-      const std::size_t done_before = result.icons_rendered;
-      const std::size_t total_icons = todo.size();
-      batch_opts.progress = [&](std::string_view, std::size_t step, std::size_t steps) {
-        report(o.progress, "icons " + gs, done_before * steps + step * count, total_icons * steps);
-      };
-      auto rendered = inversion::render_icons(model, layer, targets, objective, batch_opts);
-      for (std::size_t k = 0; k < count; ++k) {
-        const std::size_t i = todo[start + k];
-        icons[i] = detail::to_image(rendered.pixels[static_cast<std::int64_t>(k)]);
-        const std::string stem = std::to_string(cells[i].ix) + "_" + std::to_string(cells[i].iy);
-        io::write_png(icon_dir / (stem + ".png"), icons[i]);
-        const nlohmann::json meta{{"key", detail::hex(keys[i])}, {"objective", rendered.objective[k]}, {"attempt", rendered.attempt[k]}};
-        io::atomic_write(icon_dir / (stem + ".json"), [&](std::ostream& os) { os << meta.dump() << '\n'; });
-      }
-      result.icons_rendered += count;
-    }
+    // Icons: the cache (icons/<G>/<ix>_<iy>.png + .json) keeps those whose settings and
+    // direction are unchanged; the rest are optimised `icon_batch` at a time.
+    std::vector<std::string> names(cells.size());
+    for (std::size_t i = 0; i < cells.size(); ++i) names[i] = std::to_string(cells[i].ix) + "_" + std::to_string(cells[i].iy);
+    auto level_opts = icon_opts;
+    std::size_t batches_done = 0;
+    const std::size_t batches = (cells.size() + o.icon_batch - 1) / std::max<std::size_t>(1, o.icon_batch);
+    level_opts.progress = [&](std::string_view, std::size_t step, std::size_t steps) {
+      report(o.progress, "icons " + gs, batches_done * steps + step, batches * steps);
+      if (step >= steps) ++batches_done;
+    };
+    const auto dir_tensor = torch::from_blob(const_cast<float*>(dirs.data()), {static_cast<std::int64_t>(cells.size()), static_cast<std::int64_t>(d)},
+                                             torch::kFloat32);
+    auto rendered = inversion::render_icons_cached(model, layer, names, dir_tensor, objective, level_opts,
+                                                   inversion::icon_cache(out / "icons" / gs), model_id,
+                                                   static_cast<std::int64_t>(std::max<std::size_t>(1, o.icon_batch)));
+    result.icons_rendered += rendered.rendered;
+    result.icons_reused += rendered.reused;
+    const auto& icons = rendered.images;
 
     // Dataset patches per cell.
     nlohmann::json viewer_cells = nlohmann::json::array();
