@@ -104,6 +104,8 @@ int run_collect(const std::vector<std::string>& argv) {
     for (const auto& s : summary.skipped)
       std::fprintf(stderr, "  %s: %s\n", s.path.string().c_str(), s.reason.c_str());
   }
+  if (summary.samples == 0)
+    throw actatlas::input_error(images, "no sample was collected (no image could be decoded, see above)");
   return 0;
 }
 

@@ -14,16 +14,34 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 namespace fixtures {
 
 namespace fs = std::filesystem;
 
+//! Removes the scratch folders of this process when the test program ends.
+struct scratch_registry {
+  std::vector<fs::path> dirs;
+  ~scratch_registry() {
+    std::error_code ignored;
+    for (const auto& d : dirs) fs::remove_all(d, ignored);
+  }
+};
+inline scratch_registry& scratch_dirs() {
+  static scratch_registry registry;
+  return registry;
+}
+
 //! A fresh folder for one test, under $ACTATLAS_TEST_DATA (set by ctest) or the temp dir.
 inline fs::path scratch(const std::string& name) {
   const char* base = std::getenv("ACTATLAS_TEST_DATA");
-  fs::path dir = fs::path(base ? base : fs::temp_directory_path().string()) / ("model-" + name);
+  // The process id keeps two runs of the suite (two build folders) out of each other's way.
+  fs::path dir = fs::path(base ? base : fs::temp_directory_path().string()) /
+                 ("actatlas-model-" + std::to_string(::getpid()) + "-" + name);
   fs::remove_all(dir);
   fs::create_directories(dir);
+  scratch_dirs().dirs.push_back(dir);
   return dir;
 }
 

@@ -174,8 +174,12 @@ class torchscript_model final : public classifier {
 
   static std::string shape_text(const ::torch::Tensor& t) {
     std::string s = "[";
-    for (std::int64_t i = 0; i < t.dim(); ++i) s += (i ? "," : "") + std::to_string(t.size(i));
-    return s + "]";
+    for (std::int64_t i = 0; i < t.dim(); ++i) {
+      if (i) s += ',';
+      s += std::to_string(t.size(i));
+    }
+    s += ']';
+    return s;
   }
 
   std::string where_;
