@@ -3,6 +3,7 @@
 
 #include <actatlas/demo/procedural_images.hpp>
 #include <actatlas/io/png.hpp>
+#include <actatlas/io/remove_tree.hpp>
 #include <actatlas/io/text.hpp>
 
 #include <array>
@@ -19,7 +20,7 @@ namespace {
 
 fs::path scratch_dir(const std::string& name) {
   auto dir = fs::temp_directory_path() / ("actatlas-demo-test-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  actatlas::io::remove_tree(dir);
   fs::create_directories(dir);
   return dir;
 }
@@ -147,7 +148,7 @@ TEST_CASE("PNG write then read gives the same pixels, and writing is atomic", "[
   // Bad input names the file.
   CHECK_THROWS_WITH(actatlas::io::read_png(dir / "missing.png"), Catch::Contains("missing.png"));
   CHECK_THROWS_AS(actatlas::io::write_png(dir / "x.png", rgba.data(), 8, 4, 2), actatlas::input_error);
-  fs::remove_all(dir);
+  actatlas::io::remove_tree(dir);
 }
 
 TEST_CASE("write_folder writes class-named subfolders of PNGs", "[demo-images]") {
@@ -162,7 +163,7 @@ TEST_CASE("write_folder writes class-named subfolders of PNGs", "[demo-images]")
   CHECK(folders == demo::class_count());
   const auto back = actatlas::io::read_png(dir / "fish" / "fish_0001.png");
   CHECK(back.pixels == demo::generate(demo::class_index("fish"), 11, 1).pixels);
-  fs::remove_all(dir);
+  actatlas::io::remove_tree(dir);
 }
 
 TEST_CASE("text labels draw pixels in the text colour, scaled and clipped", "[demo-images]") {

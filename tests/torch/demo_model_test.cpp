@@ -2,6 +2,7 @@
 // logits, the same seed gives the same weights, and the classifier interface holds.
 #include <catch2/catch.hpp>
 
+#include <actatlas/io/remove_tree.hpp>
 #include <actatlas/torch/demo_model.hpp>
 
 #include <filesystem>
@@ -14,7 +15,7 @@ namespace {
 
 fs::path scratch_dir(const std::string& name) {
   auto dir = fs::temp_directory_path() / ("actatlas-demo-model-test-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  actatlas::io::remove_tree(dir);
   fs::create_directories(dir);
   return dir;
 }
@@ -97,7 +98,7 @@ TEST_CASE("the demo model file reloads to identical logits and layers", "[demo-m
   CHECK_FALSE(actatlas::is_demo_model_file(junk));
   CHECK_THROWS_WITH(actatlas::load_demo_model(junk), Catch::Contains("junk.pt"));
   CHECK_THROWS_AS(actatlas::load_demo_model(dir / "missing.pt"), actatlas::input_error);
-  fs::remove_all(dir);
+  actatlas::io::remove_tree(dir);
 }
 
 TEST_CASE("the same seed gives the same demo weights, another seed other weights", "[demo-model]") {
@@ -124,7 +125,7 @@ TEST_CASE("load_or_train_demo_model trains once, then reuses the cached file", "
   longer.steps += 1;
   auto third = actatlas::load_or_train_demo_model(dir, longer, {}, false, &trained);
   CHECK(trained);
-  fs::remove_all(dir);
+  actatlas::io::remove_tree(dir);
 }
 
 TEST_CASE("the demo model checks its input and names the layers it has", "[demo-model]") {
