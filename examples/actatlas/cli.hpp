@@ -46,7 +46,7 @@ class args {
       } else if (flags_.count(key)) {
         value = "1";
       } else {
-        if (i + 1 >= argv.size()) throw usage_error(command_ + ": --" + key + " needs a value");
+        if (i + 1 >= argv.size()) throw usage_error("--" + key + " needs a value");
         value = argv[++i];
       }
       values_[key] = value;
@@ -61,7 +61,7 @@ class args {
     used_.insert(key);
     if (auto it = values_.find(key); it != values_.end()) return it->second;
     if (fallback) return *fallback;
-    throw usage_error(command_ + ": --" + key + " is required (see actatlas " + command_ + " --help)");
+    throw usage_error("--" + key + " is required (see actatlas " + command_ + " --help)");
   }
 
   template <class T>
@@ -70,13 +70,13 @@ class args {
     auto it = values_.find(key);
     if (it == values_.end()) {
       if (fallback) return *fallback;
-      throw usage_error(command_ + ": --" + key + " is required (see actatlas " + command_ + " --help)");
+      throw usage_error("--" + key + " is required (see actatlas " + command_ + " --help)");
     }
     const std::string& text = it->second;
     T value{};
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc() || ptr != text.data() + text.size())
-      throw usage_error(command_ + ": --" + key + " expects a number, got '" + text + "'");
+      throw usage_error("--" + key + " expects a number, got '" + text + "'");
     return value;
   }
 
@@ -85,7 +85,7 @@ class args {
   //! Call after reading every option: an option nobody asked for is a typo.
   void reject_unknown() const {
     for (const auto& [key, value] : values_)
-      if (!used_.count(key)) throw usage_error(command_ + ": unknown option --" + key);
+      if (!used_.count(key)) throw usage_error("unknown option --" + key + " (see actatlas " + command_ + " --help)");
   }
 
  private:

@@ -9,6 +9,13 @@
 
 namespace {
 
+//! One line "actatlas <command>: <problem>", without repeating the command when the
+//! message already starts with it.
+void print_error(const std::string& name, std::string message, const char* kind = "") {
+  if (message.rfind(name + ": ", 0) == 0) message.erase(0, name.size() + 2);
+  std::fprintf(stderr, "actatlas %s: %s%s\n", name.c_str(), kind, message.c_str());
+}
+
 void print_overview() {
   std::printf("actatlas: activation atlases for image classifiers\n\nusage: actatlas <command> [options]\n\ncommands:\n");
   for (const auto& [name, c] : cli::registry()) std::printf("  %-14s %s\n", name.c_str(), c.summary.c_str());
@@ -41,13 +48,13 @@ int main(int argc, char** argv) {
   try {
     return it->second.run(rest);
   } catch (const cli::usage_error& e) {
-    std::fprintf(stderr, "actatlas %s: %s\n", name.c_str(), e.what());
+    print_error(name, e.what());
     return 2;
   } catch (const actatlas::input_error& e) {
-    std::fprintf(stderr, "actatlas %s: %s\n", name.c_str(), e.what());
+    print_error(name, e.what());
     return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "actatlas %s: internal error: %s\n", name.c_str(), e.what());
+    print_error(name, e.what(), "internal error: ");
     return 1;
   }
 }

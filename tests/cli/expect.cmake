@@ -1,0 +1,23 @@
+# Runs one `actatlas` command line and checks how it ends: the exit status, one line on
+# stderr matching a pattern, and (optionally) that an output path was not created.
+#   cmake -DCOMMAND="prog;arg;arg" -DEXPECT_RC=2 -DEXPECT_STDERR=regex [-DABSENT=path] -P expect.cmake
+if(ABSENT)
+  file(REMOVE_RECURSE "${ABSENT}")
+endif()
+execute_process(COMMAND ${COMMAND} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+string(STRIP "${err}" err)
+if(NOT rc EQUAL EXPECT_RC)
+  message(FATAL_ERROR "exit status ${rc}, expected ${EXPECT_RC}; stderr: ${err}")
+endif()
+if(NOT err MATCHES "${EXPECT_STDERR}")
+  message(FATAL_ERROR "stderr does not match '${EXPECT_STDERR}': ${err}")
+endif()
+string(REGEX MATCHALL "\n" newlines "${err}")
+list(LENGTH newlines lines)
+if(lines GREATER 0)
+  message(FATAL_ERROR "expected one line on stderr, got:\n${err}")
+endif()
+if(ABSENT AND EXISTS "${ABSENT}")
+  message(FATAL_ERROR "${ABSENT} was written although the command failed")
+endif()
+message(STATUS "ok: ${err}")
