@@ -44,6 +44,7 @@
 #include "../io/atomic_file.hpp"
 #include "../io/image_folder.hpp"
 #include "../io/npy.hpp"
+#include "../io/remove_tree.hpp"
 #include "../progress.hpp"
 #include "attribution.hpp"
 #include "classifier.hpp"
@@ -239,7 +240,7 @@ inline collect_summary merge_shards(const std::filesystem::path& run, bool keep_
   io::atomic_write(config_path, [&](std::ostream& out) { out << config.dump(2) << '\n'; });
   if (!keep_shards) {
     std::error_code ignored;
-    fs::remove_all(shards, ignored);
+    io::remove_tree(shards, ignored);
   }
   return summary;
 }
@@ -335,7 +336,7 @@ collect_summary collect(classifier& model, const std::filesystem::path& images, 
     std::vector<fs::path> debris;
     for (const auto& e : fs::directory_iterator(shards))
       if (!keep.count(e.path().filename().string())) debris.push_back(e.path());
-    for (const auto& p : debris) fs::remove_all(p);
+    for (const auto& p : debris) io::remove_tree(p);
     detail::remove_temporaries(run);
   }
 
