@@ -72,7 +72,7 @@ for n in $sizes; do sets+=("gauss$n"); done
 for s in "${sets[@]}"; do "$py" "$here/make_data.py" "$work" "$s"; done
 
 # 4. Runs.
-results="$work/results.tsv"
+results="$work/results-$(date +%Y%m%d-%H%M%S).tsv"  # one file per run: runs may share a work folder
 : > "$results"
 echo "load before: $(uptime)" >&2
 run_one() {  # set method
