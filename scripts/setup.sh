@@ -17,7 +17,7 @@ for group in "$@"; do
     browser) packages+=(chromium)
              # Node may come from elsewhere (e.g. NodeSource); take Debian's only when absent.
              command -v npm >/dev/null 2>&1 || packages+=(nodejs npm) ;;
-    peers) packages+=(umap-learn python3-sklearn r-cran-uwot r-cran-rtsne python3-numpy) ;;
+    peers) packages+=(umap-learn python3-sklearn r-cran-uwot r-cran-rtsne python3-numpy time) ;;
     python) packages+=(python3-torch python3-torchvision python3-numpy) ;;
     *) echo "setup.sh: unknown group '$group' (known: browser, peers, python)" >&2; exit 2 ;;
   esac
