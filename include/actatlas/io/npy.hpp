@@ -63,7 +63,8 @@ inline constexpr char npy_magic[] = "\x93NUMPY";
 
 //! Finds `'key':` in the header dictionary and returns the text after the colon.
 inline std::string_view npy_value_after(std::string_view dict, std::string_view key, const std::string& where) {
-  const std::string quoted = "'" + std::string(key) + "'";
+  std::string quoted(1, '\'');  // built by appending: gcc 12 warns falsely (-Wrestrict) on "'" + std::string(key)
+  quoted.append(key).push_back('\'');
   auto pos = dict.find(quoted);
   if (pos == std::string_view::npos) throw input_error(where, "not a valid .npy file (header has no " + quoted + ")");
   pos = dict.find(':', pos + quoted.size());
