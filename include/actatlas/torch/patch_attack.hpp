@@ -64,8 +64,9 @@ inline std::int64_t patch_side_pixels(double fraction, std::int64_t side) {
   if (!(fraction > 0) || px < 1)
     throw input_error("--sizes", "a patch size must be positive, got " + std::to_string(fraction));
   if (px > side)
-    throw input_error("--sizes", "a patch of " + std::to_string(px) + " px (" + std::to_string(fraction) +
-                                     " of the side) is larger than the " + std::to_string(side) + "×" + std::to_string(side) +
+    throw input_error("--sizes", "a patch of " + std::to_string(px) + " px (" +
+                                     std::to_string(static_cast<int>(std::lround(100 * fraction))) +
+                                     "% of the side) is larger than the " + std::to_string(side) + "×" + std::to_string(side) +
                                      " image");
   return px;
 }
