@@ -7,7 +7,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 p="$root/.devcarry/prefix"
 rm -rf "$root/.devcarry"
 mkdir -p "$p/include/boost" "$p/lib/x86_64-linux-gnu/cmake" "$p/share/cmake" "$p/lib/blas"
-for d in xtensor xtl xtensor-blas hnswlib stb catch2 nlohmann; do cp -r "/usr/include/$d" "$p/include/"; done
+for d in xtensor xtl xtensor-blas xflens hnswlib stb catch2 nlohmann; do cp -r "/usr/include/$d" "$p/include/"; done
 cp -r /usr/include/boost/hana /usr/include/boost/hana.hpp /usr/include/boost/config /usr/include/boost/config.hpp \
       /usr/include/boost/core /usr/include/boost/version.hpp "$p/include/boost/"
 cp /usr/include/xtensor.hpp "$p/include/" 2>/dev/null || true
