@@ -24,21 +24,12 @@
 #include <string>
 #include <unistd.h>
 
+#include "demo_fixture.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
 
-//! The demo suite's small budget (the same as tests/torch/inversion_test.cpp, in the same
-//! cache folder, so the suite trains it once).
-actatlas::demo_model_options small_budget() {
-  actatlas::demo_model_options mo;
-  mo.widths = {8, 16, 32, 32};
-  mo.steps = 150;
-  mo.batch_size = 32;
-  mo.learning_rate = 6e-3;
-  mo.heldout_per_class = 24;
-  return mo;
-}
 
 //! Everything the tests share, made once per process: the model, an image folder, a
 //! collection of conv4 with attributions.
@@ -47,9 +38,7 @@ struct demo_fixture {
   fs::path dir, images, run;
 
   demo_fixture() {
-    const char* base = std::getenv("ACTATLAS_TEST_DATA");
-    const auto cache = fs::path(base ? base : fs::temp_directory_path().string()) / "inversion-demo";
-    model = actatlas::load_or_train_demo_model(cache, small_budget());
+    model = actatlas::load_or_train_demo_model(actatlas::test::small_demo_cache(), actatlas::test::small_demo_budget());
     dir = fs::temp_directory_path() / ("actatlas-experiments-test-" + std::to_string(::getpid()));
     fs::remove_all(dir);
     images = dir / "images";

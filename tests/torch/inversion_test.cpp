@@ -275,18 +275,12 @@ TEST_CASE("inversion: the icon cache reuses icons rendered with the same setting
 #if __has_include(<actatlas/torch/demo_model.hpp>)
 #include <actatlas/torch/demo_model.hpp>
 
+#include "demo_fixture.hpp"
+
 TEST_CASE("inversion: icons of the demo model's class directions are classified as their class", "[inversion]") {
-  // The demo suite's small budget (narrow layers, 150 steps; >= 80% held-out accuracy),
-  // trained once and cached under $ACTATLAS_TEST_DATA.
-  actatlas::demo_model_options mo;
-  mo.widths = {8, 16, 32, 32};
-  mo.steps = 150;
-  mo.batch_size = 32;
-  mo.learning_rate = 6e-3;
-  mo.heldout_per_class = 24;
-  const char* base = std::getenv("ACTATLAS_TEST_DATA");
-  const auto cache = std::filesystem::path(base ? base : std::filesystem::temp_directory_path().string()) / "inversion-demo";
-  auto model = actatlas::load_or_train_demo_model(cache, mo);
+  // The demo suite's small budget, trained once and cached under $ACTATLAS_TEST_DATA.
+  const auto mo = actatlas::test::small_demo_budget();
+  auto model = actatlas::load_or_train_demo_model(actatlas::test::small_demo_cache(), mo);
   const auto classes = static_cast<std::int64_t>(actatlas::demo::class_count());
 
   // Like atlas cells whose top class is k: the mean conv4 centre activation of the
