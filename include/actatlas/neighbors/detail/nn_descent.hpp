@@ -108,9 +108,9 @@ class candidate_lists {
     std::uint32_t& cnt = count_[r];
     for (std::size_t s = 0; s < cnt; ++s)
       if (is[s] == j) {
-        if (p < ps[s]) {
+        if (p < ps[s]) {  // a lowered priority moves down the max-heap, full or not
           ps[s] = p;
-          if (cnt == c_) sift_down(ps, is, s, cnt);
+          sift_down(ps, is, s, cnt);
         }
         return;
       }
