@@ -19,6 +19,10 @@ struct normalise_options {
   double low_percentile = 1.0;    //!< lower clip, before the margin
   double high_percentile = 99.0;  //!< upper clip, before the margin
   double margin = 0.1;            //!< widening of the clip range on each side, as a fraction of it
+
+  //! Min to max, no clipping, no margin: for layouts already placed in a frame of their
+  //! own (the comparison axis, the aligned pair), which clipping would distort.
+  static normalise_options full_range() { return {.low_percentile = 0.0, .high_percentile = 100.0, .margin = 0.0}; }
 };
 
 //! Returns the layout (N×dims) clipped and scaled to [0, 1] per axis. An axis on which

@@ -149,7 +149,7 @@ struct aligned_atlas_options {
     render_atlas_options r;
     r.grid = 12;
     // The layouts are already in one frame spanning [0, 1] per half (shared_frame).
-    r.normalise = {.low_percentile = 0.0, .high_percentile = 100.0, .margin = 0.0};
+    r.normalise = normalise_options::full_range();
     return r;
   }
 };

@@ -37,7 +37,7 @@ struct compare_options {
   static render_atlas_options default_render() {
     render_atlas_options r;
     r.grid = 10;
-    r.normalise = {.low_percentile = 0.0, .high_percentile = 100.0, .margin = 0.0};
+    r.normalise = normalise_options::full_range();
     return r;
   }
 };

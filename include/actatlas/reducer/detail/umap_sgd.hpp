@@ -72,13 +72,14 @@ inline constexpr std::size_t negative_batch = 8;
 //! overlaps their long pow/divide chains instead of waiting on each in turn (applying
 //! them one after another, as umap-learn does, made the SGD latency-bound: 19 s instead
 //! of 10 s for 200 epochs at 100k rows on 2 cores, with the same trustworthiness).
-//! `start` and `coeff` are scratch space of `dims` and negative_batch floats.
+//! `start` is scratch space of `dims` floats.
 template <std::size_t Dims>
 inline void repel_batch(float* cur, const float* old, std::size_t v, std::size_t n, std::size_t dims_runtime,
                         std::uint64_t& rng, std::size_t count, float alpha, float a, float b, float gamma2b,
-                        float* start, float* coeff) {
+                        float* start) {
   const std::size_t dims = Dims ? Dims : dims_runtime;
   const float* far[negative_batch];
+  float coeff[negative_batch];
   for (std::size_t s = 0; s < count; ++s) {
     rng ^= rng >> 12;
     rng ^= rng << 25;
@@ -113,9 +114,7 @@ void umap_epoch(float* pos, const float* old, std::size_t n, std::size_t dims_ru
   const std::size_t dims = Dims ? Dims : dims_runtime;
   const float now = static_cast<float>(epoch);
   parallel_for(n, threads, 1024, [&](std::size_t begin, std::size_t end) {
-    std::vector<float> scratch(dims + negative_batch);
-    float* const start = scratch.data();
-    float* const coeff = scratch.data() + dims;
+    std::vector<float> start(dims);  // repel_batch's scratch
     for (std::size_t v = begin; v < end; ++v) {
       float* cur = pos + v * dims;
       std::uint64_t rng = mix_seed(seed, 0x56d + epoch, v) | 1u;  // xorshift64* stream of this (epoch, vertex)
@@ -134,7 +133,7 @@ void umap_epoch(float* pos, const float* old, std::size_t n, std::size_t dims_ru
         const auto negatives = static_cast<std::size_t>((now - sch.next_negative[e]) / sch.per_negative[e]);
         for (std::size_t first = 0; first < negatives; first += negative_batch) {
           const std::size_t count = std::min(negative_batch, negatives - first);
-          repel_batch<Dims>(cur, old, v, n, dims, rng, count, alpha, a, b, gamma2b, start, coeff);
+          repel_batch<Dims>(cur, old, v, n, dims, rng, count, alpha, a, b, gamma2b, start.data());
         }
         sch.next_negative[e] += static_cast<float>(negatives) * sch.per_negative[e];
       }
