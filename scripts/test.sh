@@ -11,4 +11,4 @@ jobs=$(nproc)
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DACTATLAS_BUILD_TESTS=ON
 cmake --build "$build" -j "$jobs"
 cd "$build"
-ctest --output-on-failure -j "$jobs" --timeout 1500
+ctest --output-on-failure -j "$jobs" --timeout 3600
