@@ -1,4 +1,7 @@
-// Whitening: S = (AᵀA/N + λI)⁻¹ in float64, streamed over row blocks.
+// Whitening: S = (AᵀA/N + λI)⁻¹ in float64, streamed over row blocks. The reference second
+// moment is computed here with plain loops from the documented definition (uncentred,
+// divided by N), never with the library's own accumulator: a centred moment or one divided
+// by N − 1 must fail these tests.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -28,6 +31,29 @@ actatlas::matrix correlated_activations(std::size_t n, std::size_t d, unsigned s
   return a;
 }
 
+//! M = AᵀA / N by plain loops in long double: uncentred (no mean removed), divided by N.
+actatlas::matrix64 reference_moment(const actatlas::matrix& a) {
+  const std::size_t n = a.shape(0), d = a.shape(1);
+  actatlas::matrix64 m = actatlas::matrix64::from_shape({d, d});
+  for (std::size_t i = 0; i < d; ++i)
+    for (std::size_t j = 0; j < d; ++j) {
+      long double s = 0;
+      for (std::size_t r = 0; r < n; ++r) s += static_cast<long double>(a(r, i)) * static_cast<long double>(a(r, j));
+      m(i, j) = static_cast<double>(s / static_cast<long double>(n));
+    }
+  return m;
+}
+
+//! Largest |entry − reference| relative to the reference's largest entry.
+double max_relative_difference(const actatlas::matrix64& x, const actatlas::matrix64& ref) {
+  double worst = 0.0, scale = 0.0;
+  for (std::size_t k = 0; k < ref.size(); ++k) {
+    worst = std::max(worst, std::abs(x.data()[k] - ref.data()[k]));
+    scale = std::max(scale, std::abs(ref.data()[k]));
+  }
+  return worst / scale;
+}
+
 double max_abs_deviation_from_identity(const actatlas::matrix64& p) {
   double worst = 0.0;
   for (std::size_t i = 0; i < p.shape(0); ++i)
@@ -43,9 +69,7 @@ TEST_CASE("whitening: S times the second moment is the identity for full-rank da
   opts.block_rows = 300;  // several blocks, the last one partial
   const auto s = actatlas::whitening_matrix(actatlas::matrix_cref(a), opts);
 
-  actatlas::second_moment acc(12);
-  acc.add(a);
-  const actatlas::matrix64 m = acc.moment();
+  const actatlas::matrix64 m = reference_moment(a);
   const actatlas::matrix64 product = xt::linalg::dot(s, m);
   // S·M = I − λ(M + λI)⁻¹: its entries are off by at most λ / (μ_min + λ).
   const auto eigenvalues = std::get<0>(xt::linalg::eigh(m));
@@ -62,6 +86,47 @@ TEST_CASE("whitening: S times the second moment is the identity for full-rank da
   // Symmetric, as the inverse of a symmetric matrix.
   for (std::size_t i = 0; i < 12; ++i)
     for (std::size_t j = 0; j < 12; ++j) CHECK(s(i, j) == Approx(s(j, i)).margin(1e-9));
+}
+
+TEST_CASE("whitening: the second moment is AᵀA / N, uncentred, as documented", "[whitening]") {
+  // Worked by hand: A = [[1, 0], [1, 2], [−2, 2]]; AᵀA = [[6, −2], [−2, 8]]; N = 3.
+  // (Centred, the column means 0 and 4/3 would give [[6, −2], [−2, 8/3]] / 3; dividing by
+  // N − 1 would give [[3, −1], [−1, 4]].)
+  const actatlas::matrix a = {{1.f, 0.f}, {1.f, 2.f}, {-2.f, 2.f}};
+  actatlas::second_moment acc(2);
+  acc.add(a);
+  const actatlas::matrix64 m = acc.moment();
+  CHECK(acc.rows() == 3);
+  CHECK(m(0, 0) == Approx(2.0).epsilon(1e-12));
+  CHECK(m(0, 1) == Approx(-2.0 / 3.0).epsilon(1e-12));
+  CHECK(m(1, 0) == Approx(-2.0 / 3.0).epsilon(1e-12));
+  CHECK(m(1, 1) == Approx(8.0 / 3.0).epsilon(1e-12));
+  // S = (M + λI)⁻¹ with λ = ridge · trace(M) / D = 1e-4 · (14/3) / 2, inverted by hand:
+  // (M + λI)⁻¹ = [[m11 + λ, −m01], [−m01, m00 + λ]] / det.
+  const double lambda = 1e-4 * (14.0 / 3.0) / 2.0;
+  const double det = (2.0 + lambda) * (8.0 / 3.0 + lambda) - (2.0 / 3.0) * (2.0 / 3.0);
+  const auto s = actatlas::whitening_matrix(acc);
+  CHECK(s(0, 0) == Approx((8.0 / 3.0 + lambda) / det).epsilon(1e-10));
+  CHECK(s(0, 1) == Approx((2.0 / 3.0) / det).epsilon(1e-10));
+  CHECK(s(1, 0) == Approx((2.0 / 3.0) / det).epsilon(1e-10));
+  CHECK(s(1, 1) == Approx((2.0 + lambda) / det).epsilon(1e-10));
+
+  // On a larger, mean-offset matrix streamed in uneven blocks: the plain-loop moment.
+  const auto big = correlated_activations(1500, 9, 13);
+  actatlas::second_moment streamed(9);
+  for (std::size_t start = 0; start < 1500; start += 400) {
+    const std::size_t rows = std::min<std::size_t>(400, 1500 - start);
+    streamed.add(actatlas::matrix_cref(big.data() + start * 9, rows, 9));
+  }
+  CHECK(max_relative_difference(streamed.moment(), reference_moment(big)) < 1e-12);
+  // (M + λI)·S = I for the plain-loop M and the documented λ.
+  const auto s_big = actatlas::whitening_matrix(actatlas::matrix_cref(big));
+  const actatlas::matrix64 m_big = reference_moment(big);
+  double trace = 0.0;
+  for (std::size_t i = 0; i < 9; ++i) trace += m_big(i, i);
+  actatlas::matrix64 ridged = m_big;
+  for (std::size_t i = 0; i < 9; ++i) ridged(i, i) += 1e-4 * trace / 9.0;
+  CHECK(max_abs_deviation_from_identity(xt::linalg::dot(ridged, s_big)) < 1e-9);
 }
 
 TEST_CASE("whitening: streaming in blocks equals one pass", "[whitening]") {
@@ -89,11 +154,7 @@ TEST_CASE("whitening: a rank-deficient A gives a finite S", "[whitening]") {
   zeros.fill(0.f);
   for (double x : actatlas::whitening_matrix(actatlas::matrix_cref(zeros))) REQUIRE(std::isfinite(x));
   // On the directions the data does span, S still inverts M.
-  const actatlas::matrix64 m = [&] {
-    actatlas::second_moment acc(6);
-    acc.add(a);
-    return acc.moment();
-  }();
+  const actatlas::matrix64 m = reference_moment(a);
   const actatlas::matrix64 sm = xt::linalg::dot(s, m);
   CHECK(sm(1, 1) == Approx(1.0).margin(1e-2));
 }
