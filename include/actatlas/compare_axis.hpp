@@ -24,10 +24,10 @@ inline std::vector<float> compare_axis(matrix_cref attributions, std::size_t cla
                                        const std::vector<std::uint32_t>& rows = {}) {
   for (auto c : {class_a, class_b})
     if (c >= attributions.cols())
-      throw input_error("--classes", "class index " + std::to_string(c) + " is out of range (the model has " +
+      throw input_error("compare_axis", "class index " + std::to_string(c) + " is out of range (the model has " +
                                          std::to_string(attributions.cols()) + " classes)");
   const std::size_t n = rows.empty() ? attributions.rows() : rows.size();
-  if (n == 0) throw input_error("--classes", "no samples to compare");
+  if (n == 0) throw input_error("compare_axis", "no samples to compare");
   std::vector<double> diff(n), magnitude(n);
   for (std::size_t i = 0; i < n; ++i) {
     const std::size_t r = rows.empty() ? i : rows[i];

@@ -5,11 +5,16 @@
 /// contiguous CPU torch tensor without a copy.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "detail/xtensor_compat.hpp"
+#include "error.hpp"
 
 namespace actatlas {
 
@@ -46,5 +51,15 @@ class matrix_cref {
   std::size_t rows_ = 0;
   std::size_t cols_ = 0;
 };
+
+//! The rows `rows` of `m`, in that order, as an owning matrix.
+inline matrix gather_rows(matrix_cref m, const std::vector<std::uint32_t>& rows) {
+  matrix out = matrix::from_shape({rows.size(), m.cols()});
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i] >= m.rows()) throw input_error("samples", "row " + std::to_string(rows[i]) + " is out of range");
+    std::copy_n(m.data() + static_cast<std::size_t>(rows[i]) * m.cols(), m.cols(), out.data() + i * m.cols());
+  }
+  return out;
+}
 
 }  // namespace actatlas

@@ -1,13 +1,29 @@
 /// @file pipeline.hpp
-/// `actatlas::pipeline<Policies...>`: an atlas recipe assembled from policies, one per
+/// `actatlas::pipeline<Policies...>`: the atlas engine, assembled from policies, one per
 /// role (sampler, reducer, binning, filter, objective), given in any order. Roles left
 /// out get the paper's defaults, so `pipeline<>` is the article's atlas and
-/// `pipeline<reducer::tsne<>, filter::rank>` a class activation atlas.
+/// `pipeline<reducer::tsne, filter::rank>` a class activation atlas.
+///
+/// The pipeline runs every stage with its own policies, each on its own over folders or
+/// all in one call:
+///
+///   collect  (sampler)                 images → run/activations.npy, attributions.npy, provenance.csv
+///   lay_out  (filter, reducer)         run/activations.npy → layout.npy (+ layout.json: what made it)
+///   render   (binning, objective)      run + layout → atlas folder: icons, pictures, cells JSON, viewer
+///   atlas                              the three above into out/run and out/atlas
+///
+/// `lay_out` and `run` (the same middle stages in memory) need no LibTorch; `collect`,
+/// `render` and `atlas` are defined in <actatlas/torch/pipeline.hpp> (included by
+/// <actatlas/actatlas.hpp> in builds with LibTorch). Each folder stage writes a record of
+/// the options and input fingerprints that shaped it (stage_record.hpp) and reuses its
+/// output on a later run only when they match; `on_stage()` hears which stages were
+/// reused or redone, and why.
 ///
 /// @code
-/// actatlas::pipeline<actatlas::binning::grid, actatlas::filter::rank> p(
-///     actatlas::filter::rank({.cls = 3}), actatlas::binning::grid({.grid_size = 8}));
-/// auto result = p.run(activations, attributions);   // filter → layout → bins → cells
+/// actatlas::pipeline<actatlas::reducer::tsne, actatlas::filter::rank> p(actatlas::filter::rank({.cls = 3}));
+/// p.collection().layer = "conv4";
+/// p.icons().steps = 256;
+/// auto result = p.atlas(model, "images", "out");   // collect → lay out → bin → icons → pictures
 /// @endcode
 ///
 /// Mistakes are caught at compile time with one message that names the role: two
@@ -31,6 +47,10 @@
 #include <boost/hana/tuple.hpp>
 #include <boost/hana/type.hpp>
 
+#include <filesystem>
+#include <optional>
+#include <string>
+
 #include "binning/grid.hpp"
 #include "cells.hpp"
 #include "concepts/binning.hpp"
@@ -39,12 +59,22 @@
 #include "concepts/reducer.hpp"
 #include "concepts/sampler.hpp"
 #include "filter/no_filter.hpp"
+#include "io/fingerprint.hpp"
+#include "io/npy.hpp"
 #include "layout/normalise.hpp"
 #include "objective/cossim_dot.hpp"
 #include "reducer/umap.hpp"
 #include "sampler/random_position.hpp"
+#include "stage_options.hpp"
+#include "stage_record.hpp"
 
 namespace actatlas {
+
+// The model side, defined in <actatlas/torch/...>: this header stays free of LibTorch.
+class classifier;
+struct collect_summary;
+struct render_result;
+struct atlas_result;
 
 //! The policies a role gets when a pipeline does not name one: the article's atlas.
 struct default_policies {
@@ -106,6 +136,24 @@ using policy_checks_for = policy_checks<policy_for<role::sampler, default_polici
                                         policy_for<role::filter, default_policies::filter, Ps...>,
                                         policy_for<role::objective, default_policies::objective, Ps...>>;
 
+//! A stage output's record: the same name with .json (layout.npy → layout.json).
+inline std::filesystem::path record_path(const std::filesystem::path& output) {
+  auto p = output;
+  return p.replace_extension(".json");
+}
+
+//! The sample ids a layout record names: its "samples", or all `rows` rows when the
+//! filter kept everything (or the layout came from elsewhere, without a record).
+inline std::vector<std::uint32_t> record_samples(const std::optional<nlohmann::json>& record, std::size_t rows) {
+  std::vector<std::uint32_t> ids;
+  if (record && record->contains("samples")) ids = record->at("samples").get<std::vector<std::uint32_t>>();
+  else for (std::size_t i = 0; i < rows; ++i) ids.push_back(static_cast<std::uint32_t>(i));
+  if (ids.size() != rows)
+    throw input_error("layout", "has " + std::to_string(rows) + " rows but its record names " + std::to_string(ids.size()) +
+                                    " samples");
+  return ids;
+}
+
 }  // namespace detail
 
 //! What `pipeline::run` produces from an activation set.
@@ -115,6 +163,16 @@ struct pipeline_result {
   std::vector<grid_level> levels;            //!< cells per grid level; members are sample ids of the full set
   std::vector<std::vector<cell_summary>> cells;  //!< per level, per cell: means, count, density
 };
+
+//! What `pipeline::lay_out` made (or found).
+struct layout_result {
+  std::vector<std::uint32_t> samples;  //!< the sample ids laid out (rows of the activation set), in layout row order
+  matrix layout;                       //!< N×dims, as the reducer made it (not yet normalised)
+  stage_report report;
+};
+
+//! Fewer samples than this cannot be laid out in any meaningful way.
+inline constexpr std::size_t min_layout_samples = 8;
 
 template <class... Policies>
 class pipeline : private detail::policy_checks_for<Policies...> {
@@ -139,6 +197,9 @@ class pipeline : private detail::policy_checks_for<Policies...> {
   using filter_type = detail::policy_for<role::filter, default_policies::filter, Policies...>;
   using objective_type = detail::policy_for<role::objective, default_policies::objective, Policies...>;
 
+  //! True when the layout needs the attributions: a class filter, or a reducer that reads them.
+  static constexpr bool uses_attributions =
+      !std::is_same_v<filter_type, actatlas::filter::no_filter> || reads_attributions_v<reducer_type>;
 
   //! All policies default-constructed (their options hold the reference defaults).
   pipeline() = default;
@@ -164,43 +225,123 @@ class pipeline : private detail::policy_checks_for<Policies...> {
   objective_type& objective() noexcept { return objective_; }
   //! @}
 
+  //! @name The stages' settings that belong to no policy (stage_options.hpp).
+  //! @{
+  const collect_options& collection() const noexcept { return collect_; }
+  collect_options& collection() noexcept { return collect_; }
   //! How layouts are clipped and scaled before binning.
   const normalise_options& normalisation() const noexcept { return normalise_; }
   normalise_options& normalisation() noexcept { return normalise_; }
+  const icon_options& icons() const noexcept { return icons_; }
+  icon_options& icons() noexcept { return icons_; }
+  const picture_options& pictures() const noexcept { return pictures_; }
+  picture_options& pictures() noexcept { return pictures_; }
+  //! Called as long stages advance (see progress.hpp); empty = silent.
+  const progress_fn& progress() const noexcept { return progress_; }
+  progress_fn& progress() noexcept { return progress_; }
+  //! Called once per folder stage: reused or (re)done, and why.
+  const stage_fn& on_stage() const noexcept { return on_stage_; }
+  stage_fn& on_stage() noexcept { return on_stage_; }
+  //! @}
 
-  //! The CPU stages after collection: filter → layout (reduce, normalise) → bins → cells.
-  //! `attributions` may be empty only with a filter that ignores it (no_filter).
-  pipeline_result run(matrix_cref activations, matrix_cref attributions, const progress_fn& progress = {}) const {
-    pipeline_result r;
+  //! @name The middle stages in memory (CPU).
+  //! @{
+
+  //! The sample ids the filter keeps (ascending). `attributions` may be empty only when
+  //! the pipeline does not use them (no filter, a reducer that ignores them).
+  std::vector<std::uint32_t> select(matrix_cref activations, matrix_cref attributions) const {
     if (!attributions.empty() && attributions.rows() != activations.rows())
       throw input_error("attributions", "has " + std::to_string(attributions.rows()) + " rows but activations have " +
                                             std::to_string(activations.rows()));
-    r.samples = attributions.empty() ? filter::no_filter{}.select(activations) : filter_.select(attributions);
-    if (r.samples.empty()) throw input_error("filter", "no samples left after the " + std::string(filter_type::name) + " filter");
-
-    // Reduce the kept rows only. When the filter kept everything the input is used in
-    // place (it may be a memory map larger than RAM).
-    matrix gathered;
-    matrix_cref kept = activations;
-    if (r.samples.size() != activations.rows()) {
-      gathered = matrix::from_shape({r.samples.size(), activations.cols()});
-      for (std::size_t i = 0; i < r.samples.size(); ++i) {
-        auto row = activations.row(r.samples[i]);
-        std::copy(row.begin(), row.end(), gathered.data() + i * activations.cols());
-      }
-      kept = gathered;
+    if constexpr (uses_attributions) {
+      if (attributions.empty())
+        throw input_error("attributions", "are needed by the " + std::string(filter_type::name) + " filter and the " +
+                                              std::string(reducer_type::name) + " reducer, but none were given");
+      return filter_.select(attributions);
+    } else {
+      return actatlas::filter::no_filter{}.select(activations);
     }
-    r.layout = normalise_layout(reducer_.reduce(kept, 2, progress), normalise_);
-    r.levels = binning_.bin(r.layout);
-    // Binning numbered members by row of the kept subset; the outside world speaks sample ids.
-    for (auto& level : r.levels)
+  }
+
+  //! The reducer's layout (N×dims, not normalised) of the rows `samples` (all rows when
+  //! `samples` holds every id in order: then the input is used in place, e.g. a memory map).
+  matrix reduce(matrix_cref activations, matrix_cref attributions, const std::vector<std::uint32_t>& samples,
+                std::size_t dims = 2) const {
+    if (samples.size() < min_layout_samples)
+      throw input_error(std::string("filter::") + std::string(filter_type::name),
+                        "kept " + std::to_string(samples.size()) + " sample(s); a layout needs at least " +
+                            std::to_string(min_layout_samples) + " (collect more samples, or relax the filter)");
+    const bool all = samples.size() == activations.rows();
+    matrix kept_x, kept_t;
+    const matrix_cref x = all ? activations : matrix_cref(kept_x = gather_rows(activations, samples));
+    if constexpr (reads_attributions_v<reducer_type>) {
+      const matrix_cref t = all ? attributions : matrix_cref(kept_t = gather_rows(attributions, samples));
+      return reducer_.reduce(x, t, dims, progress_);
+    } else {
+      return reducer_.reduce(x, dims, progress_);
+    }
+  }
+
+  //! Normalises a 2-D layout of the rows `samples` and bins it on every level of the
+  //! binning; cell members are sample ids.
+  std::vector<grid_level> bin(matrix_cref layout, const std::vector<std::uint32_t>& samples) const {
+    if (layout.rows() != samples.size())
+      throw input_error("layout", "has " + std::to_string(layout.rows()) + " rows for " + std::to_string(samples.size()) +
+                                      " samples");
+    auto levels = binning_.bin(normalise_layout(layout, normalise_));
+    // Binning numbered members by layout row; the outside world speaks sample ids.
+    for (auto& level : levels)
       for (auto& c : level.cells)
-        for (auto& m : c.members) m = r.samples[m];
+        for (auto& m : c.members) m = samples[m];
+    return levels;
+  }
+
+  //! filter → layout (reduce, normalise) → bins → cell summaries, all in memory.
+  pipeline_result run(matrix_cref activations, matrix_cref attributions) const {
+    pipeline_result r;
+    r.samples = select(activations, attributions);
+    r.layout = normalise_layout(reduce(activations, attributions, r.samples), normalise_);
+    r.levels = bin(r.layout, r.samples);
+    // `layout` is normalised already; binning it again through bin() would renormalise.
     for (const auto& level : r.levels) r.cells.push_back(summarise(level, activations, attributions));
+    return r;
+  }
+  //! @}
+
+  //! @name The stages over folders.
+  //! @{
+
+  //! Lays out the rows of `activations` (an N×D float32 .npy; its sibling attributions.npy
+  //! is read when the pipeline uses attributions) into `layout` (.npy, N'×dims, rows in the
+  //! order of the kept samples), with a record `layout` → `.json` beside it that holds the
+  //! kept sample ids when the filter dropped some. Reused when the record matches.
+  layout_result lay_out(const std::filesystem::path& activations, const std::filesystem::path& layout, std::size_t dims = 2) const;
+
+  //! Collects `images` into the run folder `run` with the sampler (torch/pipeline.hpp).
+  collect_summary collect(classifier& model, const std::filesystem::path& images, const std::filesystem::path& run) const;
+
+  //! Renders the atlas of `run` laid out by `layout` into `out` with the binning and the
+  //! objective: icons, pictures per level, tiles, cells JSON, patches, viewer (torch/pipeline.hpp).
+  render_result render(classifier& model, const std::filesystem::path& run, const std::filesystem::path& layout,
+                       const std::filesystem::path& out) const;
+
+  //! collect → out/run, lay_out → out/run/layout.npy, render → out/atlas (torch/pipeline.hpp).
+  atlas_result atlas(classifier& model, const std::filesystem::path& images, const std::filesystem::path& out) const;
+  //! @}
+
+  //! The options and policies that shape a layout, as a stage record (without inputs).
+  nlohmann::json layout_record(std::size_t dims) const {
+    nlohmann::json r{{"stage", "layout"}, {"format", 1}, {"dims", dims},
+                     {"filter", describe_policy(filter_)}, {"reducer", describe_policy(reducer_)}};
+    if constexpr (!uses_attributions) r["filter"] = describe_policy(actatlas::filter::no_filter{});
     return r;
   }
 
  private:
+  void tell(const stage_report& r) const {
+    if (on_stage_) on_stage_(r);
+  }
+
   template <class P>
   void assign(P&& p) {
     using T = std::remove_cvref_t<P>;
@@ -220,7 +361,50 @@ class pipeline : private detail::policy_checks_for<Policies...> {
   binning_type binning_{};
   filter_type filter_{};
   objective_type objective_{};
+  collect_options collect_{};
   normalise_options normalise_{};
+  icon_options icons_{};
+  picture_options pictures_{};
+  progress_fn progress_{};
+  stage_fn on_stage_{};
 };
+
+template <class... Policies>
+layout_result pipeline<Policies...>::lay_out(const std::filesystem::path& activations, const std::filesystem::path& layout,
+                                             std::size_t dims) const {
+  namespace fs = std::filesystem;
+  const fs::path attributions_path = activations.parent_path() / "attributions.npy";
+  const fs::path record_path = detail::record_path(layout);
+  nlohmann::json wanted = layout_record(dims);
+  wanted["inputs"]["activations"] = io::file_fingerprint(activations);
+  if constexpr (uses_attributions) wanted["inputs"]["attributions"] = io::file_fingerprint(attributions_path);
+
+  const auto on_disk = detail::read_record(record_path);
+  layout_result result;
+  result.report = detail::decide("layout", on_disk, wanted, fs::exists(layout), {"samples", "rows"});
+  if (result.report.reused) {
+    try {
+      result.layout = io::read_npy<float, 2>(layout);
+      result.samples = detail::record_samples(*on_disk, result.layout.shape(0));
+    } catch (const input_error& e) {
+      result.report = {"layout", false, std::string("its output is unreadable: ") + e.what()};
+    }
+  }
+  tell(result.report);
+  if (result.report.reused) return result;
+
+  const io::mapped_npy x(activations);
+  std::optional<io::mapped_npy> t;
+  if constexpr (uses_attributions) t.emplace(attributions_path);
+  const matrix_cref t_view = t ? t->view() : matrix_cref{};
+  result.samples = select(x.view(), t_view);
+  result.layout = reduce(x.view(), t_view, result.samples, dims);
+  io::write_npy(layout, result.layout);
+  nlohmann::json record = wanted;
+  record["rows"] = result.samples.size();
+  if (result.samples.size() != x.view().rows()) record["samples"] = result.samples;
+  detail::write_record(record_path, record);
+  return result;
+}
 
 }  // namespace actatlas

@@ -152,6 +152,75 @@ TEST_CASE("run rejects inconsistent inputs with one clear line", "[pipeline]") {
   CHECK_THROWS_WITH(p.run(x, attr), Catch::Contains("attributions") && Catch::Contains("9 rows"));
   matrix attr_ok = xt::zeros<float>({10, 2});
   attr_ok(0, 1) = 1.f;  // only sample 0 prefers class 1; class 0 wins the ties
-  pipeline<first_two, filter::rank> none(filter::rank({.cls = 1}));
-  CHECK(none.run(x, attr_ok).samples == std::vector<std::uint32_t>{0});
+  pipeline<first_two, filter::rank> one(filter::rank({.cls = 1}));
+  CHECK(one.select(x, attr_ok) == std::vector<std::uint32_t>{0});
+  CHECK_THROWS_WITH(one.run(x, attr_ok), Catch::Contains("filter::rank") && Catch::Contains("kept 1 sample") &&
+                                             Catch::Contains("at least 8"));
+}
+
+TEST_CASE("a class filter without attributions is an error, never a silent switch to no filter", "[pipeline]") {
+  // Review bug: run(x, {}) used to replace the rank filter by no_filter and lay out everything.
+  matrix x = test::random_matrix(40, 3, 1);
+  const pipeline<filter::rank> rank_atlas;
+  const pipeline<first_two, filter::magnitude> magnitude_atlas;
+  const pipeline<first_two> full_atlas;
+  CHECK_THROWS_WITH(rank_atlas.run(x, {}), Catch::Contains("attributions") && Catch::Contains("rank"));
+  CHECK_THROWS_WITH(magnitude_atlas.select(x, {}), Catch::Contains("magnitude"));
+  CHECK(full_atlas.select(x, {}).size() == 40);
+}
+
+TEST_CASE("a class index out of range names the library option, not a command-line flag", "[pipeline]") {
+  matrix attr = test::random_matrix(20, 3, 4);
+  CHECK_THROWS_WITH(filter::rank({.cls = 7}).select(attr), Catch::StartsWith("filter::rank.cls: class index 7"));
+  CHECK_THROWS_WITH(filter::magnitude({.cls = 3}).select(attr), Catch::StartsWith("filter::magnitude.cls:"));
+  const filter::class_pair pair({.class_a = 0, .class_b = 5});
+  CHECK_THROWS_WITH(pair.select(attr), Catch::StartsWith("filter::class_pair.class_b:"));
+}
+
+TEST_CASE("rank with top_n keeps the N rank-filtered samples with the largest attribution", "[pipeline]") {
+  matrix attr = test::random_matrix(300, 3, 9, -1.f, 1.f);
+  const auto all = filter::rank({.cls = 2}).select(attr);
+  const auto top = filter::rank({.cls = 2, .top_n = 10}).select(attr);
+  REQUIRE(all.size() > 10);
+  REQUIRE(top.size() == 10);
+  CHECK(std::is_sorted(top.begin(), top.end()));
+  float weakest_kept = 1e9f, strongest_dropped = -1e9f;
+  for (auto i : all) {
+    const bool kept = std::find(top.begin(), top.end(), i) != top.end();
+    if (kept) weakest_kept = std::min(weakest_kept, attr(i, 2));
+    else strongest_dropped = std::max(strongest_dropped, attr(i, 2));
+  }
+  CHECK(weakest_kept >= strongest_dropped);
+}
+
+TEST_CASE("class_pair keeps the union of both classes' top N", "[pipeline]") {
+  matrix attr = test::random_matrix(200, 4, 10, -1.f, 1.f);
+  const auto a = filter::magnitude({.cls = 1, .top_n = 15}).select(attr);
+  const auto b = filter::magnitude({.cls = 3, .top_n = 15}).select(attr);
+  const auto both = filter::class_pair({.class_a = 1, .class_b = 3, .top_n = 15}).select(attr);
+  std::vector<std::uint32_t> expected;
+  for (std::uint32_t i = 0; i < 200; ++i)
+    if (std::count(a.begin(), a.end(), i) || std::count(b.begin(), b.end(), i)) expected.push_back(i);
+  CHECK(both == expected);
+  const filter::class_pair same({.class_a = 2, .class_b = 2});
+  CHECK_THROWS_WITH(same.select(attr), Catch::Contains("same class"));
+}
+
+TEST_CASE("grids beyond the limit are an error that states it, before any allocation", "[pipeline][binning]") {
+  // Review bug: render --grid 2048 --levels 6 looped or ended in bad_alloc (a 32-bit cell index).
+  matrix unit = test::random_matrix(50, 2, 3, 0.f, 1.f);
+  const binning::multires_grid huge({.base_grid = 2048, .levels = 6}), deep({.base_grid = 3, .levels = 200});
+  CHECK_THROWS_WITH(huge.bin(unit),
+                    Catch::Contains("multires_grid.levels") && Catch::Contains("4096"));
+  CHECK_THROWS_WITH(deep.bin(unit), Catch::Contains("4096"));
+  CHECK_THROWS_WITH(binning::grid({.grid_size = 4097}).bin(unit), Catch::Contains("4096"));
+  CHECK(binning::multires_grid({.base_grid = 2048, .levels = 2}).finest_grid() == 4096);
+  const auto finest = binning::grid({.grid_size = 4096, .min_count = 1}).bin(unit).at(0);
+  std::size_t members = 0;
+  for (const auto& c : finest.cells) {
+    members += c.members.size();
+    CHECK(c.ix < 4096);
+    CHECK(c.iy < 4096);
+  }
+  CHECK(members == 50);
 }

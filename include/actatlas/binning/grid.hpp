@@ -14,13 +14,21 @@
 
 namespace actatlas::binning {
 
+//! The largest grid a level may have, in cells a side: 4096² ≈ 16.8 million cells, whose
+//! per-cell counters alone take 67 MB; beyond it a grid has far more cells than any
+//! collection has samples.
+inline constexpr std::size_t max_grid_size = 4096;
+
 namespace detail {
 //! Cells of one G×G grid holding at least `min_count` points, row-major in (iy, ix).
 inline grid_level bin_level(matrix_cref unit_layout, std::size_t grid, std::size_t min_count) {
   if (unit_layout.cols() != 2)
     throw input_error("layout", "binning needs 2 columns, got " + std::to_string(unit_layout.cols()));
-  if (grid == 0) throw input_error("--grid", "must be at least 1");
-  const auto g = static_cast<std::uint32_t>(grid);
+  if (grid == 0) throw input_error("binning.grid_size", "must be at least 1");
+  if (grid > max_grid_size)
+    throw input_error("binning.grid_size", std::to_string(grid) + " cells a side is more than the limit of " +
+                                               std::to_string(max_grid_size));
+  const auto g = static_cast<std::uint32_t>(grid);  // ≤ 4096, so iy·g + ix fits in 32 bits
   // Counting sort by cell: one pass to count, one to place, so member lists stay in
   // increasing sample order and memory is exactly N ids.
   std::vector<std::uint32_t> cell_of(unit_layout.rows());

@@ -33,6 +33,7 @@ class multires_grid {
 
   //! Levels from coarse to fine.
   std::vector<grid_level> bin(matrix_cref unit_layout) const {
+    check();
     std::vector<grid_level> out;
     std::size_t g = options_.base_grid;
     for (std::size_t k = 0; k < options_.levels; ++k, g *= 2)
@@ -40,7 +41,26 @@ class multires_grid {
     return out;
   }
 
+  //! The finest level's grid, G·2^(levels−1); input_error beyond binning::max_grid_size.
+  std::size_t finest_grid() const {
+    check();
+    return options_.base_grid << (options_.levels - 1);
+  }
+
  private:
+  void check() const {
+    if (options_.base_grid == 0) throw input_error("binning::multires_grid.base_grid", "must be at least 1");
+    if (options_.levels == 0) throw input_error("binning::multires_grid.levels", "must be at least 1");
+    // Shift level by level so that a huge `levels` cannot overflow before the comparison.
+    std::size_t g = options_.base_grid;
+    for (std::size_t k = 1; k < options_.levels && g <= max_grid_size; ++k) g *= 2;
+    if (g > max_grid_size)
+      throw input_error("binning::multires_grid.levels",
+                        "the finest of " + std::to_string(options_.levels) + " levels over a base grid of " +
+                            std::to_string(options_.base_grid) + " would have more than " + std::to_string(max_grid_size) +
+                            " cells a side, the limit (base_grid × 2^(levels − 1) ≤ " + std::to_string(max_grid_size) + ")");
+  }
+
   options options_{};
 };
 

@@ -66,16 +66,6 @@ inline run_data read_run(const std::filesystem::path& run) {
   return r;
 }
 
-//! The rows `rows` of `m`, in that order.
-inline matrix gather_rows(matrix_cref m, const std::vector<std::uint32_t>& rows) {
-  matrix out = matrix::from_shape({rows.size(), m.cols()});
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    if (rows[i] >= m.rows()) throw input_error("samples", "row " + std::to_string(rows[i]) + " is out of range");
-    std::copy_n(m.data() + static_cast<std::size_t>(rows[i]) * m.cols(), m.cols(), out.data() + i * m.cols());
-  }
-  return out;
-}
-
 //! The samples `rows` of `r`, as a run of their own.
 inline run_data subset(const run_data& r, const std::vector<std::uint32_t>& rows) {
   run_data out;

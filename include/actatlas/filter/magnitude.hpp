@@ -34,7 +34,7 @@ class magnitude {
   const options& opts() const noexcept { return options_; }
 
   std::vector<std::uint32_t> select(matrix_cref attributions) const {
-    detail::check_class(options_.cls, attributions);
+    detail::check_class(options_.cls, attributions, "filter::magnitude");
     const std::size_t c = options_.cls;
     std::vector<std::uint32_t> kept;
     if (options_.threshold) {
@@ -44,15 +44,7 @@ class magnitude {
     }
     for (std::size_t i = 0; i < attributions.rows(); ++i)
       if (attributions(i, c) > 0.f) kept.push_back(static_cast<std::uint32_t>(i));
-    if (kept.size() > options_.top_n) {
-      // Largest first; equal values keep the lower sample id, so the choice is deterministic.
-      auto larger = [&](std::uint32_t a, std::uint32_t b) {
-        return attributions(a, c) > attributions(b, c) || (attributions(a, c) == attributions(b, c) && a < b);
-      };
-      std::nth_element(kept.begin(), kept.begin() + static_cast<std::ptrdiff_t>(options_.top_n), kept.end(), larger);
-      kept.resize(options_.top_n);
-    }
-    std::sort(kept.begin(), kept.end());
+    detail::keep_largest(kept, attributions, c, options_.top_n);
     return kept;
   }
 

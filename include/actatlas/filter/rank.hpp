@@ -1,7 +1,9 @@
 /// @file filter/rank.hpp
 /// `filter::rank`: the samples whose largest attribution is to class c (the article's
 /// first class activation atlas: what contributes *mostly* to c, even weakly, as
-/// background detectors do).
+/// background detectors do). With `top_n`, only the N of those with the largest
+/// attribution to c are kept (the rank filter and then the magnitude filter's cut, for
+/// classes whose rank-filtered samples are too many to lay out).
 #pragma once
 
 #include <cstddef>
@@ -19,7 +21,8 @@ class rank {
   using role = actatlas::role::filter;
   static constexpr std::string_view name = "rank";
   struct options {
-    std::size_t cls = 0;  //!< the class c (logit index)
+    std::size_t cls = 0;    //!< the class c (logit index)
+    std::size_t top_n = 0;  //!< when > 0, keep only the N kept samples with the largest attribution to c
   };
 
   // Two constructors rather than `options o = {}`: GCC rejects a default argument
@@ -29,7 +32,7 @@ class rank {
   const options& opts() const noexcept { return options_; }
 
   std::vector<std::uint32_t> select(matrix_cref attributions) const {
-    detail::check_class(options_.cls, attributions);
+    detail::check_class(options_.cls, attributions, "filter::rank");
     std::vector<std::uint32_t> kept;
     for (std::size_t i = 0; i < attributions.rows(); ++i) {
       auto row = attributions.row(i);
@@ -38,6 +41,7 @@ class rank {
         if (row[c] > row[best]) best = c;  // ties go to the lower index, as numpy's argmax
       if (best == options_.cls) kept.push_back(static_cast<std::uint32_t>(i));
     }
+    if (options_.top_n > 0) detail::keep_largest(kept, attributions, options_.cls, options_.top_n);
     return kept;
   }
 

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <numeric>
 #include <string>
 #include <unordered_map>
 #include <variant>
@@ -39,7 +40,7 @@
 #include "../sampler/random_position.hpp"
 #include "attribution.hpp"
 #include "classifier.hpp"
-#include "render_atlas.hpp"
+#include "pipeline.hpp"
 
 namespace actatlas {
 
@@ -62,7 +63,7 @@ inline paired_collection collect_paired(classifier& model, const std::filesystem
                                         const std::string& layer_b, std::uint64_t samples, std::uint64_t seed,
                                         std::size_t batch = 32, const std::string& model_name = "model",
                                         const progress_fn& progress = {}) {
-  if (layer_a == layer_b) throw input_error("--layers", "the two layers are the same ('" + layer_a + "')");
+  if (layer_a == layer_b) throw input_error("aligned_atlas.layer_b", "the two layers are the same ('" + layer_a + "')");
   const auto files = io::list_images(images_dir);
   if (files.empty()) throw input_error(images_dir.string(), "holds no images");
   const auto [ha, wa] = layer_map_size(model, layer_a);
@@ -137,27 +138,19 @@ inline paired_collection collect_paired(classifier& model, const std::filesystem
   return out;
 }
 
+//! The paired collection and the joint layout; the rendering is the pipeline's.
 struct aligned_atlas_options {
   std::uint64_t samples = 0;  //!< paired samples (0 = one per image)
   std::uint64_t seed = 0;     //!< positions
   std::size_t batch = 32;
   std::string model_name = "model";
   experiments::aligned_layout_options layout{};
-  render_atlas_options render = default_render();
-
-  static render_atlas_options default_render() {
-    render_atlas_options r;
-    r.grid = 12;
-    // The layouts are already in one frame spanning [0, 1] per half (shared_frame).
-    r.normalise = normalise_options::full_range();
-    return r;
-  }
 };
 
 struct aligned_atlas_result {
   experiments::aligned_layouts layouts;
   double mean_displacement = 0;          //!< between a sample's two positions, unit-square units
-  render_atlas_result atlas_a, atlas_b;
+  render_result atlas_a, atlas_b;
   std::filesystem::path page;            //!< out/index.html
 };
 
@@ -253,31 +246,37 @@ function load(src) { return new Promise((ok, fail) => { const s = document.creat
 }  // namespace detail
 
 //! Collects paired samples of `layer_a` and `layer_b`, aligns their layouts and renders both
-//! atlases and the linked page into `out` (see the file comment).
-template <class Objective>
-  requires objective_for<Objective, torch::Tensor>
+//! atlases with the render stage of `pipeline` (its binning, objective, icon and picture
+//! settings; its normalisation is replaced by the full range: the layouts already share
+//! one frame) and the linked page into `out` (see the file comment).
+template <class Pipeline>
 aligned_atlas_result aligned_atlas(classifier& model, const std::filesystem::path& images_dir, const std::string& layer_a,
-                                   const std::string& layer_b, const std::filesystem::path& out, const Objective& objective,
+                                   const std::string& layer_b, const std::filesystem::path& out, const Pipeline& pipeline,
                                    const aligned_atlas_options& o) {
-  const auto pairs = collect_paired(model, images_dir, layer_a, layer_b, o.samples, o.seed, o.batch, o.model_name, o.render.progress);
+  const auto pairs = collect_paired(model, images_dir, layer_a, layer_b, o.samples, o.seed, o.batch, o.model_name, pipeline.progress());
   aligned_atlas_result result;
-  result.layouts = experiments::align_layouts(pairs.a.activations, pairs.b.activations, o.layout, o.render.progress);
+  result.layouts = experiments::align_layouts(pairs.a.activations, pairs.b.activations, o.layout, pipeline.progress());
   result.mean_displacement = experiments::mean_displacement(result.layouts.a, result.layouts.b);
   const nlohmann::json about{{"kind", "aligned atlas"}, {"layers", {layer_a, layer_b}},
                              {"explained_variance", {result.layouts.explained_ab, result.layouts.explained_ba}},
                              {"mean_displacement", result.mean_displacement}};
   experiments::write_run(out / layer_a / "run", pairs.a, result.layouts.a, about);
   experiments::write_run(out / layer_b / "run", pairs.b, result.layouts.b, about);
-  auto render = o.render;
-  render.title = layer_a + " (aligned with " + layer_b + ")";
-  result.atlas_a = render_atlas(model, out / layer_a / "run", out / layer_a, objective, render);
-  render.title = layer_b + " (aligned with " + layer_a + ")";
-  result.atlas_b = render_atlas(model, out / layer_b / "run", out / layer_b, objective, render);
+  Pipeline side = pipeline;
+  side.normalisation() = normalise_options::full_range();
+  const bool titled = !pipeline.pictures().title.empty();
+  if (!titled) side.pictures().title = layer_a + " (aligned with " + layer_b + ")";
+  result.atlas_a = side.render(model, out / layer_a / "run", out / layer_a / "run" / "layout.npy", out / layer_a);
+  if (!titled) side.pictures().title = layer_b + " (aligned with " + layer_a + ")";
+  result.atlas_b = side.render(model, out / layer_b / "run", out / layer_b / "run" / "layout.npy", out / layer_b);
+  // The links between the coarsest levels, binned as the render stage binned them.
+  std::vector<std::uint32_t> all(pairs.a.provenance.size());
+  std::iota(all.begin(), all.end(), 0u);
+  const auto cells_a = side.bin(result.layouts.a, all).at(0), cells_b = side.bin(result.layouts.b, all).at(0);
   const nlohmann::json link{{"a", layer_a},
                             {"b", layer_b},
                             {"mean_displacement", result.mean_displacement},
-                            {"links", {{"a", detail::cell_links(result.atlas_a.level_cells.at(0), result.atlas_b.level_cells.at(0))},
-                                       {"b", detail::cell_links(result.atlas_b.level_cells.at(0), result.atlas_a.level_cells.at(0))}}}};
+                            {"links", {{"a", detail::cell_links(cells_a, cells_b)}, {"b", detail::cell_links(cells_b, cells_a)}}}};
   io::atomic_write(out / "link.js", [&](std::ostream& os) { os << "window.ACTATLAS_LINK = " << link.dump() << ";\n"; });
   result.page = out / "index.html";
   io::atomic_write(result.page, [&](std::ostream& os) { os << detail::aligned_page; });

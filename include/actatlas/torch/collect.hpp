@@ -46,26 +46,14 @@
 #include "../io/npy.hpp"
 #include "../io/remove_tree.hpp"
 #include "../progress.hpp"
+#include "../stage_options.hpp"
+#include "../stage_record.hpp"
 #include "attribution.hpp"
 #include "classifier.hpp"
 #include "detail/check_layers.hpp"
 #include "image_batches.hpp"
 
 namespace actatlas {
-
-//! How to collect. Defaults are the reference settings.
-struct collect_options {
-  std::string layer;                //!< the layer to sample (required)
-  std::uint64_t samples = 0;        //!< stop after this many samples; 0 = one pass over the images
-  bool repeat_images = false;       //!< visit the images again (with new positions) until `samples` are reached
-  std::size_t batch = 32;           //!< images per forward pass
-  std::size_t shard_batches = 16;   //!< batches per shard: the work a kill can lose
-  bool attribution = true;          //!< also compute attributions to every class
-  unsigned decode_threads = 0;      //!< image decoding threads (0 = half the hardware threads, 1..8)
-  bool keep_shards = false;         //!< keep shards/ after the merge (else deleted once merged)
-  std::string model_name;           //!< recorded, and checked on resume (e.g. the model file's name)
-  progress_fn progress;             //!< ("collect", samples or visits done, total); may throw to abort
-};
 
 //! What a collection did.
 struct collect_summary {
@@ -74,6 +62,7 @@ struct collect_summary {
   std::uint64_t resumed_samples = 0;        //!< rows found already committed when this run started
   bool already_complete = false;            //!< the run folder held a finished collection; nothing was done
   std::vector<io::image_failure> skipped;   //!< files that could not be decoded (each once)
+  stage_report report;                      //!< reused, resumed, started, or redone because the options changed
 };
 
 namespace detail {
@@ -165,6 +154,12 @@ inline std::optional<shard_record> read_shard(const std::filesystem::path& shard
   }
 }
 
+//! Removes a collection's files from `run` (the folder itself and anything else in it stay).
+inline void remove_collection(const std::filesystem::path& run) {
+  for (const char* name : {"shards", "activations.npy", "attributions.npy", "provenance.csv", "collection.json"})
+    io::remove_tree(run / name);
+}
+
 }  // namespace detail
 
 //! Merges the committed shards of `run` into activations.npy, attributions.npy and
@@ -247,18 +242,21 @@ inline collect_summary merge_shards(const std::filesystem::path& run, bool keep_
 
 //! Collects `opts.layer` of `model` over the images below `images` into the run folder
 //! `run` (see the file comment), resuming a collection found there. A run folder holding
-//! a different collection (other images, layer, sampler, batch, ...) is an input_error.
+//! a different collection (other images, layer, sampler, batch, ...) is discarded and
+//! collected anew; `on_stage` hears which of these happened, and why.
+//! This is the collect stage of every pipeline with this sampler (pipeline::collect).
 template <sampler_policy Sampler>
 collect_summary collect(classifier& model, const std::filesystem::path& images, const std::filesystem::path& run,
-                        const Sampler& sampler, const collect_options& opts) {
+                        const Sampler& sampler, const collect_options& opts, const progress_fn& progress = {},
+                        const stage_fn& on_stage = {}) {
   namespace fs = std::filesystem;
-  if (opts.layer.empty()) throw input_error("--layer", "no layer given");
+  if (opts.layer.empty()) throw input_error("collect_options.layer", "no layer given");
   if (opts.repeat_images && opts.samples == 0)
-    throw input_error("--samples", "repeating the images needs a sample count to stop at");
+    throw input_error("collect_options.samples", "repeating the images (repeat_images) needs a sample count to stop at");
   const auto files = io::list_images(images);
   if (files.empty()) throw input_error(images.string(), "no JPEG, PNG or BMP files in this folder");
   const auto& info = model.info();
-  detail::check_layers_exist(info, {opts.layer}, "--layer");
+  detail::check_layers_exist(info, {opts.layer}, "collect_options.layer");
   std::int64_t dims = 0;
   for (const auto& l : info.layers)
     if (l.name == opts.layer) dims = l.channels;
@@ -289,34 +287,40 @@ collect_summary collect(classifier& model, const std::filesystem::path& images, 
 
   // Start, or resume what this folder holds.
   const fs::path config_path = run / "collection.json", shards = run / "shards";
-  fs::create_directories(shards);
+  fs::create_directories(run);
   collect_summary summary;
-  if (std::ifstream existing{config_path}) {
-    nlohmann::json old;
-    try {
-      old = nlohmann::json::parse(existing);
-    } catch (const std::exception&) {
-      throw input_error(config_path.string(), "unreadable; delete the folder or use another --out");
-    }
+  auto tell = [&](stage_report r) {
+    summary.report = r;
+    if (on_stage) on_stage(r);
+  };
+  std::optional<nlohmann::json> old = detail::read_record(config_path);
+  if (!old && fs::exists(config_path)) {
+    tell({"collect", false, config_path.string() + " was unreadable; collecting anew"});
+    detail::remove_collection(run);
+  } else if (old) {
     std::string differences;
     for (const auto& [key, value] : config.items())
-      if (key != "images" && old.value(key, nlohmann::json()) != value)
-        differences += (differences.empty() ? "" : "; ") + key + " was " +
-                       old.value(key, nlohmann::json()).dump() + ", now " + value.dump();
-    if (!differences.empty())
-      throw input_error(config_path.string(), "this folder holds a different collection (" + differences +
-                                                  "); use another --out or delete the folder");
-    if (old.value("complete", false)) {
+      if (key != "images" && old->value(key, nlohmann::json()) != value)
+        differences += (differences.empty() ? "" : "; ") + key + " was " + old->value(key, nlohmann::json()).dump() +
+                       ", now " + value.dump();
+    if (!differences.empty()) {
+      // Another collection: its files are discarded, and the stages after it, whose records
+      // hold the old activations' fingerprints, redo themselves.
+      tell({"collect", false, differences});
+      detail::remove_collection(run);
+      old.reset();
+    } else if (old->value("complete", false)) {
       summary.already_complete = true;
-      summary.samples = summary.resumed_samples = old["result"].value("samples", std::uint64_t{0});
-      summary.visits = old["result"].value("visits", std::uint64_t{0});
-      for (const auto& s : old["result"].value("skipped", nlohmann::json::array()))
+      summary.samples = summary.resumed_samples = (*old)["result"].value("samples", std::uint64_t{0});
+      summary.visits = (*old)["result"].value("visits", std::uint64_t{0});
+      for (const auto& s : (*old)["result"].value("skipped", nlohmann::json::array()))
         summary.skipped.push_back({s.at("path").get<std::string>(), s.at("reason").get<std::string>()});
+      tell({"collect", true, "same options and inputs"});
       return summary;
     }
-  } else {
-    io::atomic_write(config_path, [&](std::ostream& out) { out << config.dump(2) << '\n'; });
   }
+  if (!old) io::atomic_write(config_path, [&](std::ostream& out) { out << config.dump(2) << '\n'; });
+  fs::create_directories(shards);
 
   std::uint64_t shard = 0, samples_done = 0, visit = 0;
   while (auto record = detail::read_shard(shards, shard, opts.attribution)) {
@@ -325,6 +329,8 @@ collect_summary collect(classifier& model, const std::filesystem::path& images, 
     ++shard;
   }
   summary.resumed_samples = samples_done;
+  if (old) tell({"collect", false, "resuming after " + std::to_string(samples_done) + " samples"});
+  else if (summary.report.stage.empty()) tell({"collect", false, "no earlier output"});
   // Everything in shards/ that is not one of the committed shards 0..shard-1 is debris.
   {
     std::set<std::string> keep;
@@ -348,8 +354,8 @@ collect_summary collect(classifier& model, const std::filesystem::path& images, 
     return opts.repeat_images && visit >= files.size() && samples_done == 0;
   };
   auto report_progress = [&] {
-    if (target_given) report(opts.progress, "collect", samples_done, opts.samples);
-    else report(opts.progress, "collect", visit, files.size());
+    if (target_given) report(progress, "collect", samples_done, opts.samples);
+    else report(progress, "collect", visit, files.size());
   };
   report_progress();
 
@@ -419,6 +425,7 @@ collect_summary collect(classifier& model, const std::filesystem::path& images, 
 
   auto merged = merge_shards(run, opts.keep_shards);
   merged.resumed_samples = summary.resumed_samples;
+  merged.report = summary.report;
   return merged;
 }
 

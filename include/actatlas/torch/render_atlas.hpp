@@ -1,13 +1,12 @@
 /// @file torch/render_atlas.hpp
-/// From a run folder (activations, attributions, provenance, layout) to an atlas folder:
-/// normalise the layout, bin it on one or more grid levels, average each cell, render
-/// each cell's icon by feature inversion of its (whitened) mean activation, and write the
-/// pictures, tiles, per-level cells JSON, dataset patches and the viewer's data
+/// The render stage's drawing: from a run folder's samples already binned on grid levels
+/// (pipeline::render normalises and bins with the pipeline's binning) to an atlas folder:
+/// each cell's icon by feature inversion of its (whitened) mean activation, the pictures,
+/// tiles, per-level cells JSON, dataset patches and the viewer's data
 /// (docs/output-format.md lists the files).
 ///
-/// Every stage starts from files, so `render` with a new grid size reuses collection and
-/// layout; icons are cached by cell (icons/<G>/<ix>_<iy>.png plus a settings hash), so
-/// a rerun with the same settings renders nothing again.
+/// Icons are cached by cell (icons/<G>/<ix>_<iy>.png plus a settings hash), so a rerun
+/// with the same settings renders nothing again, and a new grid renders only new cells.
 #pragma once
 
 #include <torch/torch.h>
@@ -21,7 +20,6 @@
 #include <string>
 #include <vector>
 
-#include "../binning/multires_grid.hpp"
 #include "../cells.hpp"
 #include "../error.hpp"
 #include "../io/cells_json.hpp"
@@ -30,6 +28,8 @@
 #include "../io/png.hpp"
 #include "../layout/normalise.hpp"
 #include "../progress.hpp"
+#include "../stage_options.hpp"
+#include "../stage_record.hpp"
 #include "../render/canvas.hpp"
 #include "../whitening.hpp"
 #include "classifier.hpp"
@@ -43,31 +43,16 @@
 
 namespace actatlas {
 
-struct render_atlas_options {
-  std::size_t grid = 20;       //!< cells per side at the coarsest level
-  std::size_t levels = 1;      //!< grid levels: grid, 2·grid, 4·grid, …
-  std::size_t min_count = 3;   //!< cells with fewer members get no icon
-  normalise_options normalise{};
-  inversion::render_options icons{};  //!< size, steps, attempts, seed… (whitening is set here from `whiten`)
-  std::size_t icon_batch = 32;        //!< icons per optimisation
-  bool whiten = true;                 //!< whiten directions by the activations' second moment (off for early layers)
-  render::canvas_options canvas{};
-  int tile_px = 256;
-  int patch_px = 48;                  //!< side of each dataset patch in a cell's strip
-  int patches_per_cell = 8;
-  std::size_t full_attribution_max_classes = 100;  //!< atlas.js keeps all C attributions per cell up to this C
-  std::string title;                  //!< shown by the viewer (default: model · layer)
-  progress_fn progress{};
-};
-
-struct render_atlas_result {
+//! What the render stage made (or found).
+struct render_result {
   std::vector<std::size_t> grids;       //!< the levels written
   std::vector<std::size_t> cells;       //!< cells per level
   std::size_t icons_rendered = 0;       //!< icons optimised in this call
   std::size_t icons_reused = 0;         //!< icons found in the cache
   std::filesystem::path atlas_png;      //!< the coarsest level's picture
-  std::vector<std::vector<cell_summary>> summaries;  //!< per level, per cell
-  std::vector<grid_level> level_cells;               //!< per level, with member sample ids
+  std::vector<std::vector<cell_summary>> summaries;  //!< per level, per cell (empty when the stage was reused)
+  std::vector<grid_level> level_cells;               //!< per level, with member sample ids (idem)
+  stage_report report;
 };
 
 //! One row of provenance.csv: the image a sample came from and its map position.
@@ -153,28 +138,29 @@ inline io::image_u8 patch_strip(const std::vector<std::uint32_t>& members, const
   return strip;
 }
 
-}  // namespace detail
 
-//! Renders the atlas of `run` (a collection folder with layout.npy) into `out`.
-//! @tparam Objective the feature-inversion objective policy.
+//! A finished collection's collection.json.
+inline nlohmann::json read_collection(const std::filesystem::path& run) {
+  const auto path = run / "collection.json";
+  std::ifstream in(path);
+  if (!in) throw input_error(path.string(), "cannot open: is " + run.string() + " a collection folder?");
+  auto collection = nlohmann::json::parse(in, nullptr, false);
+  if (collection.is_discarded() || !collection.is_object()) throw input_error(path.string(), "not valid JSON");
+  if (!collection.value("complete", false))
+    throw input_error(path.string(), "the collection is not finished; run `actatlas collect` again to resume it");
+  return collection;
+}
+
+//! Draws the atlas of `levels` (cells whose members are sample ids of `run`) into `out`:
+//! icons (cached), pictures, tiles, cells JSON, patches, atlas.js and the viewer.
+//! `samples` are the ids laid out: the whitening is their activations' second moment.
 template <class Objective>
   requires objective_for<Objective, torch::Tensor>
-render_atlas_result render_atlas(classifier& model, const std::filesystem::path& run, const std::filesystem::path& out,
-                                 const Objective& objective, const render_atlas_options& o) {
+render_result draw_atlas(classifier& model, const std::filesystem::path& run, const nlohmann::json& collection,
+                         const std::vector<grid_level>& levels, const std::vector<std::uint32_t>& samples,
+                         const Objective& objective, const icon_options& icons_o, const picture_options& o,
+                         const std::string& model_id, const std::filesystem::path& out, const progress_fn& progress) {
   namespace fs = std::filesystem;
-  const fs::path collection_path = run / "collection.json";
-  nlohmann::json collection;
-  {
-    std::ifstream in(collection_path);
-    if (!in) throw input_error(collection_path.string(), "cannot open: is " + run.string() + " a collection folder?");
-    try {
-      collection = nlohmann::json::parse(in);
-    } catch (const std::exception&) {
-      throw input_error(collection_path.string(), "not valid JSON");
-    }
-  }
-  if (!collection.value("complete", false))
-    throw input_error(collection_path.string(), "the collection is not finished; run `actatlas collect` again to resume it");
   const std::string layer = collection.at("layer").get<std::string>();
   const auto map_size = collection.at("map_size").get<std::vector<std::int64_t>>();
   const auto& info = model.info();
@@ -182,36 +168,32 @@ render_atlas_result render_atlas(classifier& model, const std::filesystem::path&
   io::mapped_npy activations(run / "activations.npy");
   std::optional<io::mapped_npy> attributions;
   if (fs::exists(run / "attributions.npy")) attributions.emplace(run / "attributions.npy");
-  const auto layout = io::read_npy<float, 2>(run / "layout.npy");
   const std::size_t n = activations.view().rows();
-  if (layout.shape(0) != n)
-    throw input_error((run / "layout.npy").string(), "has " + std::to_string(layout.shape(0)) + " rows but activations.npy has " +
-                                                         std::to_string(n) + "; run `actatlas layout` again");
-  if (layout.shape(1) != 2) throw input_error((run / "layout.npy").string(), "must have 2 columns");
   if (attributions && attributions->view().rows() != n)
     throw input_error(attributions->path(), "row count differs from activations.npy");
-  const auto provenance = detail::read_provenance(run / "provenance.csv");
+  const auto provenance = read_provenance(run / "provenance.csv");
   if (provenance.size() != n) throw input_error((run / "provenance.csv").string(), "row count differs from activations.npy");
-
-  const matrix unit = normalise_layout(layout, o.normalise);
-  const auto levels =
-      binning::multires_grid({.base_grid = o.grid, .levels = std::max<std::size_t>(1, o.levels), .min_count = o.min_count}).bin(unit);
   const matrix_cref attr_view = attributions ? attributions->view() : matrix_cref{};
 
-  inversion::render_options icon_opts = o.icons;
-  if (o.whiten) {
-    const matrix64 s = whitening_matrix(activations.view());
+  inversion::render_options icon_opts;
+  icon_opts.size = icons_o.size;
+  icon_opts.steps = icons_o.steps;
+  icon_opts.attempts = icons_o.attempts;
+  icon_opts.learning_rate = icons_o.learning_rate;
+  icon_opts.seed = icons_o.seed;
+  if (icons_o.whiten) {
+    // The second moment of the samples laid out: all of them, or those a filter kept.
+    const matrix64 s = samples.size() == n ? whitening_matrix(activations.view())
+                                           : whitening_matrix(gather_rows(activations.view(), samples));
     icon_opts.whitening = torch::from_blob(const_cast<double*>(s.data()), {static_cast<std::int64_t>(s.shape(0)), static_cast<std::int64_t>(s.shape(1))},
                                            torch::kFloat64).clone();
   }
-  // The cache key's model part: the collection's model name and the number of classes.
-  const std::string model_id = collection.value("model", std::string("model")) + "/" + std::to_string(info.class_names.size());
+  const std::size_t icon_batch = std::max<std::size_t>(1, icons_o.batch);
 
-  render_atlas_result result;
+  render_result result;
   nlohmann::json viewer_levels = nlohmann::json::array();
   fs::create_directories(out);
   const std::size_t classes = attributions ? attr_view.cols() : 0;
-
   for (const auto& level : levels) {
     const std::size_t g = level.grid;
     const std::string gs = std::to_string(g);
@@ -225,16 +207,16 @@ render_atlas_result render_atlas(classifier& model, const std::filesystem::path&
     for (std::size_t i = 0; i < cells.size(); ++i) names[i] = std::to_string(cells[i].ix) + "_" + std::to_string(cells[i].iy);
     auto level_opts = icon_opts;
     std::size_t batches_done = 0;
-    const std::size_t batches = (cells.size() + o.icon_batch - 1) / std::max<std::size_t>(1, o.icon_batch);
+    const std::size_t batches = (cells.size() + icon_batch - 1) / icon_batch;
     level_opts.progress = [&](std::string_view, std::size_t step, std::size_t steps) {
-      report(o.progress, "icons " + gs, batches_done * steps + step, batches * steps);
+      report(progress, "icons " + gs, batches_done * steps + step, batches * steps);
       if (step >= steps) ++batches_done;
     };
     const auto dir_tensor = torch::from_blob(const_cast<float*>(dirs.data()), {static_cast<std::int64_t>(cells.size()), static_cast<std::int64_t>(d)},
                                              torch::kFloat32);
     auto rendered = inversion::render_icons_cached(model, layer, names, dir_tensor, objective, level_opts,
                                                    inversion::icon_cache(out / "icons" / gs), model_id,
-                                                   static_cast<std::int64_t>(std::max<std::size_t>(1, o.icon_batch)));
+                                                   static_cast<std::int64_t>(icon_batch));
     result.icons_rendered += rendered.rendered;
     result.icons_reused += rendered.reused;
     const auto& icons = rendered.images;
@@ -274,10 +256,10 @@ render_atlas_result render_atlas(classifier& model, const std::filesystem::path&
 
   const nlohmann::json data{{"title", o.title.empty() ? collection.value("model", std::string("model")) + " · " + layer : o.title},
                             {"classes", info.class_names},
-                            {"icon_px", icon_opts.size},
+                            {"icon_px", icons_o.size},
                             {"patch_px", o.patch_px},
                             {"cell_px", o.canvas.cell_px},
-                            {"samples", n},
+                            {"samples", samples.size()},
                             {"levels", std::move(viewer_levels)}};
   io::atomic_write(out / "atlas.js", [&](std::ostream& os) { os << "window.ACTATLAS = " << data.dump() << ";\n"; });
 #ifdef ACTATLAS_HAVE_VIEWER
@@ -285,5 +267,7 @@ render_atlas_result render_atlas(classifier& model, const std::filesystem::path&
 #endif
   return result;
 }
+
+}  // namespace detail
 
 }  // namespace actatlas
