@@ -1,5 +1,6 @@
-// The test runner's main: prints the library versions once and seeds the C++ RNGs from
-// Catch's --rng-seed, so a failing randomised test can be rerun exactly.
+// The test runner's main: prints the library versions once, then runs Catch. The tests
+// seed every generator they use themselves (fixed seeds in each test), so a failure
+// reproduces on a rerun without any runner option.
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 

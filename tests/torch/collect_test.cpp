@@ -80,9 +80,14 @@ TEST_CASE("collect: rows equal the model's activations and attributions at the s
   const auto again = actatlas::collect(*model, dir / "images", dir / "run", sampler, {.layer = "block2", .batch = 4, .shard_batches = 1});
   REQUIRE(again.already_complete);
   REQUIRE(again.samples == 9);
-  // A different collection in the same folder is refused, naming what differs.
-  REQUIRE_THROWS_WITH(actatlas::collect(*model, dir / "images", dir / "run", sampler, {.layer = "block1", .batch = 4, .shard_batches = 1}),
-                      Contains("collection.json") && Contains("layer"));
+  REQUIRE(again.report.reused);
+  // A different collection in the same folder replaces it, saying what differs.
+  const auto other = actatlas::collect(*model, dir / "images", dir / "run", sampler, {.layer = "block1", .batch = 4, .shard_batches = 1});
+  REQUIRE_FALSE(other.already_complete);
+  REQUIRE_FALSE(other.report.reused);
+  REQUIRE(other.report.why.find("layer was \"block2\", now \"block1\"") != std::string::npos);
+  REQUIRE(other.samples == 9);
+  REQUIRE(actatlas::io::read_npy<float, 2>(dir / "run" / "activations.npy").shape(1) != acts.shape(1));
 }
 
 TEST_CASE("collect: killed mid-way and resumed, no duplicates or holes", "[collect]") {
@@ -99,12 +104,11 @@ TEST_CASE("collect: killed mid-way and resumed, no duplicates or holes", "[colle
 
   // Kill after 5 batches (in the middle of the third shard), twice, then finish.
   for (int attempt = 0; attempt < 2; ++attempt) {
-    auto opts = base;
     std::size_t calls = 0;
-    opts.progress = [&](std::string_view, std::size_t, std::size_t) {
+    const actatlas::progress_fn kill = [&](std::string_view, std::size_t, std::size_t) {
       if (++calls == 6) throw interrupted();  // the first call reports the starting point
     };
-    REQUIRE_THROWS_AS(actatlas::collect(*model, dir / "images", dir / "resumed", sampler, opts), interrupted);
+    REQUIRE_THROWS_AS(actatlas::collect(*model, dir / "images", dir / "resumed", sampler, base, kill), interrupted);
     REQUIRE(fs::exists(dir / "resumed" / "shards" / "000000.json"));
     REQUIRE_FALSE(fs::exists(dir / "resumed" / "activations.npy"));
   }
@@ -113,6 +117,7 @@ TEST_CASE("collect: killed mid-way and resumed, no duplicates or holes", "[colle
   fixtures::write_bytes(dir / "resumed" / "shards" / "000042.provenance.csv.tmp-1-1", "partial");
   const auto resumed = actatlas::collect(*model, dir / "images", dir / "resumed", sampler, base);
   REQUIRE(resumed.resumed_samples > 0);
+  REQUIRE(resumed.report.why.rfind("resuming after ", 0) == 0);
   REQUIRE(resumed.samples == 40);
   for (const char* name : {"activations.npy", "attributions.npy", "provenance.csv"})
     REQUIRE(slurp(dir / "straight" / name) == slurp(dir / "resumed" / name));

@@ -9,11 +9,12 @@
 #include <actatlas/objective/cossim_dot.hpp>
 #include <actatlas/sampler/random_position.hpp>
 #include <actatlas/torch/aligned_atlas.hpp>
-#include <actatlas/torch/class_atlas.hpp>
+#include <actatlas/presets.hpp>
+#include <actatlas/render/compare_picture.hpp>
 #include <actatlas/torch/collect.hpp>
-#include <actatlas/torch/compare.hpp>
 #include <actatlas/torch/demo_model.hpp>
 #include <actatlas/torch/patch_attack.hpp>
+#include <actatlas/torch/pipeline.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -62,14 +63,27 @@ demo_fixture& fixture() {
   return f;
 }
 
-//! Light icon settings for the suite.
-actatlas::render_atlas_options light(actatlas::render_atlas_options r) {
-  r.icons.size = 48;
-  r.icons.steps = 48;
-  r.icons.attempts = 1;
-  r.canvas.cell_px = 48;
-  r.patches_per_cell = 2;
-  return r;
+//! Light icon settings for the suite, on any pipeline; `grid` cells a side, one level.
+template <class Pipeline>
+Pipeline light(Pipeline p, std::size_t grid) {
+  p.icons().size = 48;
+  p.icons().steps = 48;
+  p.icons().attempts = 1;
+  p.pictures().canvas.cell_px = 48;
+  p.pictures().patches_per_cell = 2;
+  p.binning() = actatlas::binning::multires_grid({.base_grid = grid, .levels = 1});
+  return p;
+}
+
+//! A class atlas of `cls` from the fixture's run into `out`, with t-SNE at 500 iterations.
+template <class Filter>
+actatlas::render_result class_atlas(const Filter& filter, const fs::path& out, std::size_t grid, std::int64_t steps = 48) {
+  auto& f = fixture();
+  auto p = light(actatlas::presets::class_atlas(filter), grid);
+  p.reducer() = actatlas::reducer::tsne([] { auto o = actatlas::reducer::tsne::lucid_class(); o.iterations = 500; return o; }());
+  p.icons().steps = steps;
+  p.lay_out(f.run / "activations.npy", out / "layout.npy");
+  return p.render(*f.model, f.run, out / "layout.npy", out);
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
@@ -116,81 +130,76 @@ TEST_CASE("class-atlas: a rank-filtered t-SNE atlas of one demo class", "[experi
   auto& f = fixture();
   const auto t0 = std::chrono::steady_clock::now();
   const auto names = f.model->info().class_names;
-  actatlas::class_atlas_options o;
-  o.cls = actatlas::experiments::resolve_class("sun", names, "--class");
-  o.tsne.iterations = 500;
-  o.render = light(o.render);
-  o.render.grid = 4;
+  const auto cls = actatlas::experiments::resolve_class("sun", names, "--class");
   const auto out = f.dir / "class-sun";
-  const auto r = actatlas::class_atlas(*f.model, f.run, out, actatlas::objective::cossim_dot<4>{}, o);
-  std::fprintf(stderr, "[experiments] class atlas 'sun': %zu samples, %zu cells, %.1f s\n", r.samples.size(), r.atlas.cells.at(0),
+  const auto r = class_atlas(actatlas::filter::rank({.cls = cls}), out, 4);
+  const auto laid_out = actatlas::detail::read_record(out / "layout.json");
+  REQUIRE(laid_out);
+  const auto samples = laid_out->at("samples").get<std::vector<std::uint32_t>>();
+  std::fprintf(stderr, "[experiments] class atlas 'sun': %zu samples, %zu cells, %.1f s\n", samples.size(), r.cells.at(0),
                seconds_since(t0));
-  REQUIRE(r.samples.size() >= 8);
+  REQUIRE(samples.size() >= 8);
   CHECK(fs::exists(out / "atlas.png"));
   CHECK(fs::exists(out / "atlas.js"));
   CHECK(fs::exists(out / "cells_4.json"));
-  CHECK(fs::exists(out / "run" / "layout.npy"));
-  // Every kept sample's largest attribution is to the class (the rank filter), so most
-  // cells' top class is the class too.
-  const auto attributions = actatlas::io::read_npy<float, 2>(out / "run" / "attributions.npy");
-  REQUIRE(attributions.shape(0) == r.samples.size());
-  for (std::size_t i = 0; i < attributions.shape(0); ++i) {
+  // Every kept sample's largest attribution is to the class (the rank filter), so every
+  // cell's top class is the class too; every member is a kept sample.
+  const auto attributions = actatlas::io::read_npy<float, 2>(f.run / "attributions.npy");
+  for (auto i : samples) {
     std::size_t best = 0;
     for (std::size_t c = 1; c < attributions.shape(1); ++c)
       if (attributions(i, c) > attributions(i, best)) best = c;
-    REQUIRE(best == o.cls);
+    REQUIRE(best == cls);
   }
-  std::size_t own = 0;
-  for (const auto& c : r.atlas.summaries.at(0)) own += c.top_classes(1).at(0).first == o.cls;
-  CHECK(own == r.atlas.summaries.at(0).size());
+  std::size_t own = 0, members = 0;
+  for (const auto& c : r.summaries.at(0)) own += c.top_classes(1).at(0).first == cls;
+  for (const auto& c : r.level_cells.at(0).cells)
+    for (auto m : c.members) members += std::binary_search(samples.begin(), samples.end(), m);
+  CHECK(own == r.summaries.at(0).size());
+  std::size_t total = 0;
+  for (const auto& c : r.level_cells.at(0).cells) total += c.members.size();
+  CHECK(members == total);
 
-  // Magnitude keeps the top N, both the rank-filtered top N.
-  o.filter = actatlas::experiments::class_filter::both;
-  o.top_n = 20;
-  const auto both = actatlas::experiments::select_class_samples(attributions, o.cls, o.filter, o.top_n);
-  CHECK(both.size() == 20);
+  // Rank and then the top N (the command line's --filter both).
+  CHECK(actatlas::filter::rank({.cls = cls, .top_n = 20}).select(attributions).size() == 20);
 
-  // A class no sample supports after filtering: one clear error naming the class.
-  o.filter = actatlas::experiments::class_filter::both;
-  o.top_n = 3;
-  CHECK_THROWS_WITH(actatlas::class_atlas(*f.model, f.run, f.dir / "too-few", actatlas::objective::cossim_dot<4>{}, o),
-                    Catch::Contains("'sun'") && Catch::Contains("3 sample"));
+  // A class no sample supports after filtering: one clear error naming the filter.
+  CHECK_THROWS_WITH(class_atlas(actatlas::filter::rank({.cls = cls, .top_n = 3}), f.dir / "too-few", 4),
+                    Catch::Contains("filter::rank") && Catch::Contains("kept 3 sample"));
 }
 
 TEST_CASE("compare: two classes, x = attribution difference, y = 1-D t-SNE", "[experiments]") {
   auto& f = fixture();
   const auto t0 = std::chrono::steady_clock::now();
   const auto names = f.model->info().class_names;
-  actatlas::compare_options o;
-  o.class_a = actatlas::experiments::resolve_class("boat", names, "--classes");
-  o.class_b = actatlas::experiments::resolve_class("fish", names, "--classes");
-  o.top_n = 300;
-  o.tsne.iterations = 500;
-  o.render = light(o.render);
-  o.render.grid = 5;
+  const auto a = actatlas::experiments::resolve_class("boat", names, "--classes");
+  const auto b = actatlas::experiments::resolve_class("fish", names, "--classes");
+  auto p = light(actatlas::presets::comparison(a, b, 300), 5);
+  p.reducer() = actatlas::reducer::comparison(
+      {.class_a = a, .class_b = b, .vertical = [] { auto o = actatlas::reducer::tsne::lucid_class(); o.iterations = 500; return o; }()});
   const auto out = f.dir / "compare";
-  const auto r = actatlas::compare_classes(*f.model, f.run, out, actatlas::objective::cossim_dot<4>{}, o);
-  std::fprintf(stderr, "[experiments] compare boat/fish: %zu + %zu → %zu samples, %.1f s\n", r.samples_a, r.samples_b,
-               r.samples.size(), seconds_since(t0));
-  CHECK(fs::exists(r.picture));
+  const auto laid = p.lay_out(f.run / "activations.npy", out / "layout.npy");
+  const auto r = p.render(*f.model, f.run, out / "layout.npy", out);
+  actatlas::io::write_png(out / "compare.png", actatlas::render::compare_picture(actatlas::io::read_image(out / "atlas.png", 3), "boat", "fish"));
+  std::fprintf(stderr, "[experiments] compare boat/fish: %zu samples, %.1f s\n", laid.samples.size(), seconds_since(t0));
+  CHECK(fs::exists(out / "compare.png"));
   // Cells on the left pull toward A (boat), cells on the right toward B (fish): the mean
   // attribution difference of the leftmost occupied column exceeds the rightmost's.
-  const auto& cells = r.atlas.summaries.at(0);
+  const auto& cells = r.summaries.at(0);
   double left = 0, right = 0;
   std::uint32_t min_x = 99, max_x = 0;
   for (const auto& c : cells) min_x = std::min(min_x, c.ix), max_x = std::max(max_x, c.ix);
   std::size_t nl = 0, nr = 0;
   for (const auto& c : cells) {
-    const double d = c.mean_attribution[o.class_a] - c.mean_attribution[o.class_b];
+    const double d = c.mean_attribution[a] - c.mean_attribution[b];
     if (c.ix == min_x) left += d, ++nl;
     if (c.ix == max_x) right += d, ++nr;
   }
   REQUIRE(max_x > min_x);
   CHECK(left / nl > 0);
   CHECK(right / nr < 0);
-  CHECK_THROWS_WITH(actatlas::compare_classes(*f.model, f.run, out, actatlas::objective::cossim_dot<4>{},
-                                              [&] { auto same = o; same.class_b = same.class_a; return same; }()),
-                    Catch::Contains("same"));
+  auto same = actatlas::presets::comparison(a, a, 300);
+  CHECK_THROWS_WITH(same.lay_out(f.run / "activations.npy", out / "same.npy"), Catch::Contains("same class"));
 }
 
 TEST_CASE("patch-attack: an icon from the target's class atlas flips more images than noise", "[experiments]") {
@@ -201,19 +210,14 @@ TEST_CASE("patch-attack: an icon from the target's class atlas flips more images
   const std::string source_name = "zebra", target_name = "ball";
   const auto source = static_cast<std::int64_t>(actatlas::experiments::resolve_class(source_name, names, "--source"));
   const auto target = static_cast<std::int64_t>(actatlas::experiments::resolve_class(target_name, names, "--target"));
-  // The patch: the icon of the target's class atlas cell with the largest mean attribution.
-  actatlas::class_atlas_options co;
-  co.cls = static_cast<std::size_t>(target);
-  co.tsne.iterations = 500;
-  co.render = light(co.render);
-  co.render.grid = 3;
-  co.render.icons.steps = 128;  // a patch must be a clear picture of the concept
+  // The patch: the icon of the target's class atlas cell with the largest mean attribution
+  // (128 steps: a patch must be a clear picture of the concept).
   const auto out = f.dir / "class-target";
-  const auto atlas = actatlas::class_atlas(*f.model, f.run, out, actatlas::objective::cossim_dot<4>{}, co);
-  const auto& cells = atlas.atlas.summaries.at(0);
+  const auto atlas = class_atlas(actatlas::filter::rank({.cls = static_cast<std::size_t>(target)}), out, 3, 128);
+  const auto& cells = atlas.summaries.at(0);
   std::size_t best = 0;
   for (std::size_t i = 1; i < cells.size(); ++i)
-    if (cells[i].mean_attribution[co.cls] > cells[best].mean_attribution[co.cls]) best = i;
+    if (cells[i].mean_attribution[target] > cells[best].mean_attribution[target]) best = i;
   const auto icon = out / "icons" / "3" / (std::to_string(cells[best].ix) + "_" + std::to_string(cells[best].iy) + ".png");
   REQUIRE(fs::exists(icon));
 
@@ -292,11 +296,10 @@ TEST_CASE("aligned: the atlases, the linked page and the link data", "[experimen
   const auto t0 = std::chrono::steady_clock::now();
   actatlas::aligned_atlas_options o;
   o.samples = 600;
-  o.render = light(o.render);
-  o.render.grid = 4;
-  o.render.icons.steps = 24;
+  auto p = light(actatlas::pipeline<actatlas::binning::multires_grid>{}, 4);
+  p.icons().steps = 24;
   const auto out = f.dir / "aligned";
-  const auto r = actatlas::aligned_atlas(*f.model, f.images, "conv3", "conv4", out, actatlas::objective::cossim_dot<4>{}, o);
+  const auto r = actatlas::aligned_atlas(*f.model, f.images, "conv3", "conv4", out, p, o);
   std::fprintf(stderr, "[experiments] aligned atlases: %zu + %zu cells, displacement %.3f, %.1f s\n", r.atlas_a.cells.at(0),
                r.atlas_b.cells.at(0), r.mean_displacement, seconds_since(t0));
   CHECK(fs::exists(out / "conv3" / "atlas.png"));
@@ -321,20 +324,15 @@ TEST_CASE("patch-attack: every source and target of the demo (exploration, ACTAT
   const std::size_t classes = names.size();
   std::vector<actatlas::experiments::patch_attack_summary> rows;
   for (std::size_t t = 0; t < classes; ++t) {
-    actatlas::class_atlas_options co;
-    co.cls = t;
-    co.tsne.iterations = 500;
-    co.render = light(co.render);
-    co.render.grid = 3;
     const auto out = f.dir / ("explore-" + names[t]);
-    actatlas::class_atlas_result atlas;
+    actatlas::render_result atlas;
     try {
-      atlas = actatlas::class_atlas(*f.model, f.run, out, actatlas::objective::cossim_dot<4>{}, co);
+      atlas = class_atlas(actatlas::filter::rank({.cls = t}), out, 3);
     } catch (const actatlas::input_error& e) {
       std::fprintf(stderr, "skip %s: %s\n", names[t].c_str(), e.what());
       continue;
     }
-    const auto& cells = atlas.atlas.summaries.at(0);
+    const auto& cells = atlas.summaries.at(0);
     std::size_t best = 0;
     for (std::size_t i = 1; i < cells.size(); ++i)
       if (cells[i].mean_attribution[t] > cells[best].mean_attribution[t]) best = i;

@@ -20,7 +20,7 @@ enum class device_choice { automatic, cpu, cuda };
 inline bool cuda_usable() { return ::torch::cuda::is_available(); }
 
 //! "auto" | "cpu" | "cuda" → device_choice; anything else is an input_error naming `where`.
-inline device_choice parse_device_choice(std::string_view text, const std::string& where = "--device") {
+inline device_choice parse_device_choice(std::string_view text, const std::string& where = "device") {
   if (text == "auto") return device_choice::automatic;
   if (text == "cpu") return device_choice::cpu;
   if (text == "cuda" || text == "gpu") return device_choice::cuda;
@@ -35,7 +35,7 @@ inline ::torch::Device pick_device(device_choice choice = device_choice::automat
       return ::torch::Device(::torch::kCPU);
     case device_choice::cuda:
       if (!cuda_usable())
-        throw input_error("--device cuda",
+        throw input_error("device",
                           "CUDA is not available (this LibTorch was built without it, or no GPU is visible)");
       return ::torch::Device(::torch::kCUDA, 0);
     case device_choice::automatic:

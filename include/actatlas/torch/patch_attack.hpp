@@ -45,7 +45,7 @@ inline constexpr std::array<const char*, 4> patch_corner_names{"top-left", "top-
 inline patch_corner parse_patch_corner(const std::string& text) {
   for (std::size_t i = 0; i < patch_corner_names.size(); ++i)
     if (text == patch_corner_names[i]) return static_cast<patch_corner>(i);
-  throw input_error("--fixed-corner", "must be top-left, top-right, bottom-left or bottom-right, got '" + text + "'");
+  throw input_error("patch_attack_options.fixed_corner", "must be top-left, top-right, bottom-left or bottom-right, got '" + text + "'");
 }
 
 struct patch_attack_options {
@@ -62,9 +62,9 @@ struct patch_attack_options {
 inline std::int64_t patch_side_pixels(double fraction, std::int64_t side) {
   const auto px = static_cast<std::int64_t>(std::lround(fraction * static_cast<double>(side)));
   if (!(fraction > 0) || px < 1)
-    throw input_error("--sizes", "a patch size must be positive, got " + std::to_string(fraction));
+    throw input_error("patch_attack_options.sizes", "a patch size must be positive, got " + std::to_string(fraction));
   if (px > side)
-    throw input_error("--sizes", "a patch of " + std::to_string(px) + " px (" +
+    throw input_error("patch_attack_options.sizes", "a patch of " + std::to_string(px) + " px (" +
                                      std::to_string(static_cast<int>(std::lround(100 * fraction))) +
                                      "% of the side) is larger than the " + std::to_string(side) + "×" + std::to_string(side) +
                                      " image");
@@ -121,11 +121,11 @@ inline experiments::patch_attack_summary patch_attack(classifier& model, const i
   const auto& info = model.info();
   const auto classes = static_cast<std::int64_t>(info.class_names.size());
   if (source < 0 || target < 0 || (classes > 0 && (source >= classes || target >= classes)))
-    throw input_error("--source/--target", "class index out of range");
-  if (source == target) throw input_error("--target", "is the same class as --source");
-  if (o.sizes.empty()) throw input_error("--sizes", "needs at least one size");
-  if (o.fixed_size >= o.sizes.size()) throw input_error("--fixed-size", "is not one of the sizes tried");
-  if (images.empty()) throw input_error("--images", "no images to attack");
+    throw input_error("patch_attack.source", "class index out of range (source " + std::to_string(source) + ", target " + std::to_string(target) + ")");
+  if (source == target) throw input_error("patch_attack.target", "is the same class as the source");
+  if (o.sizes.empty()) throw input_error("patch_attack_options.sizes", "needs at least one size");
+  if (o.fixed_size >= o.sizes.size()) throw input_error("patch_attack_options.fixed_size", "is not one of the sizes tried");
+  if (images.empty()) throw input_error("patch_attack.images", "no images to attack");
   const std::int64_t h = info.input_height, w = info.input_width, side = std::min(h, w);
   std::vector<torch::Tensor> patches, noises;
   auto gen = at::detail::createCPUGenerator(o.noise_seed);

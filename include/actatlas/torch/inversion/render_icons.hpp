@@ -33,6 +33,7 @@
 #include <ATen/CPUGeneratorImpl.h>  // at::detail::createCPUGenerator
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -206,8 +207,12 @@ rendered_icons render_icons(classifier& model, const std::string& layer, const t
     const float* v = final_values.template data_ptr<float>();
     for (std::int64_t i = 0; i < batch; ++i) {
       const auto k = static_cast<std::size_t>(i);
-      // Strictly larger: ties keep the earlier attempt, so results do not depend on order quirks.
-      if (v[i] > result.objective[k] || attempt == 0) {
+      // Strictly larger: ties keep the earlier attempt, so results do not depend on order
+      // quirks. A NaN never wins, and is replaced by any number: a first attempt that
+      // diverged must not lock out the later ones.
+      const float kept = result.objective[k];
+      const bool better = attempt == 0 || (!std::isnan(v[i]) && (std::isnan(kept) || v[i] > kept));
+      if (better) {
         result.objective[k] = v[i];
         result.attempt[k] = static_cast<int>(attempt);
         best_images[i].copy_(final_cpu[i]);
