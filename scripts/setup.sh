@@ -10,6 +10,7 @@ packages=(
   libtorch-dev
   libxtensor-dev libxtensor-blas-dev libopenblas-dev liblapack-dev
   libboost-dev libstb-dev catch2 nlohmann-json3-dev libhnswlib-dev
+  libcli11-dev  # the actatlas program's parser (header-only)
 )
 # Optional groups, asked for by the caller: "browser" for the viewer test.
 for group in "$@"; do
