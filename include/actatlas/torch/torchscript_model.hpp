@@ -6,6 +6,8 @@
 ///   `[B,D,h,w]`;
 /// - the archive carries an extra file `actatlas.json`:
 ///   `{"input_size": [H, W], "class_names": [...], "layers": [{"name": ..., "channels": D}, ...]}`.
+///   A key the loader does not know is an error naming the closest known one (a misspelt
+///   "classes" would otherwise leave the atlas labelled by class indices).
 ///
 /// `tools/export_torchvision.py` writes such files from torchvision models. Loading runs
 /// one probe forward pass on a blank image, so a file that breaks the contract is refused
@@ -17,12 +19,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "../detail/known_keys.hpp"
 #include "../error.hpp"
 #include "classifier.hpp"
 #include "detail/check_layers.hpp"
@@ -32,7 +37,21 @@ namespace actatlas {
 //! The name of the metadata file inside a TorchScript archive.
 inline constexpr const char* torchscript_metadata_name = "actatlas.json";
 
+//! The keys actatlas.json may hold: those the loader reads (input_size, class_names,
+//! layers) and those tools/export_torchvision.py writes for people (format, source, input).
+inline constexpr std::array<std::string_view, 6> torchscript_metadata_keys = {"class_names", "format", "input",
+                                                                              "input_size",  "layers", "source"};
+//! The keys of one entry of "layers": name and channels are read, map_size (the layer's
+//! h×w at input_size, written by the exporter) is for people.
+inline constexpr std::array<std::string_view, 3> torchscript_layer_keys = {"channels", "map_size", "name"};
+
 namespace detail {
+
+inline std::vector<std::string> json_keys(const nlohmann::json& object) {
+  std::vector<std::string> keys;
+  for (const auto& item : object.items()) keys.push_back(item.key());
+  return keys;
+}
 
 //! Parses actatlas.json into model_info. Class names and channel counts may be absent:
 //! the probe pass fills them in.
@@ -46,6 +65,7 @@ inline model_info parse_torchscript_metadata(const std::string& text, const std:
   }
   try {
     if (!j.is_object()) throw input_error(where, "actatlas.json is not a JSON object");
+    check_known_keys(json_keys(j), torchscript_metadata_keys, where, "actatlas.json");
     if (j.contains("input_size")) {
       const auto& s = j.at("input_size");
       if (s.is_number_integer()) {
@@ -62,6 +82,12 @@ inline model_info parse_torchscript_metadata(const std::string& text, const std:
       if (l.is_string()) {
         info.layers.push_back({l.get<std::string>(), 0});
       } else {
+        if (l.is_object()) {
+          const bool named = l.contains("name") && l["name"].is_string();
+          check_known_keys(json_keys(l), torchscript_layer_keys, where,
+                           named ? "actatlas.json: layer '" + l["name"].get<std::string>() + "'"
+                                 : "actatlas.json: layers[" + std::to_string(info.layers.size()) + "]");
+        }
         info.layers.push_back({l.at("name").get<std::string>(), l.value("channels", std::int64_t{0})});
       }
     }
