@@ -231,6 +231,8 @@ def main():
     if not args.output:
         parser.error("the output .safetensors path is required")
 
+    # "actatlas." keys must be ones the loader knows (inception_v1_metadata_keys in
+    # include/actatlas/torch/models.hpp): any other is refused at load time.
     metadata = {"format": "pt", "actatlas.model": "inception_v1"}
     if args.labels:
         with open(args.labels, encoding="utf-8") as f:

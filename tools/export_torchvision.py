@@ -102,6 +102,8 @@ def main(argv=None):
             p.error("%s has %d names but the model has %d logits" % (args.classes, len(names), classes))
 
     scripted = torch.jit.script(wrapped)
+    # Only keys the loader knows (torchscript_metadata_keys and torchscript_layer_keys in
+    # include/actatlas/torch/torchscript_model.hpp): any other key is refused at load time.
     meta = {
         "format": "actatlas-torchscript/1",
         "source": "torchvision.models.%s" % args.model,
