@@ -2,6 +2,10 @@
 # CUDA (point Torch_DIR or CMAKE_PREFIX_PATH at it, e.g. at
 # `python3 -c 'import torch; print(torch.utils.cmake_prefix_path)'`).
 # TorchConfig.cmake only sets variables; we wrap them in one IMPORTED target, actatlas::torch.
+# IMPORTED on purpose: CMake passes an imported target's include directories as -isystem,
+# so warnings inside LibTorch's headers stay out of our build logs while ours stay on (a
+# plain INTERFACE library here would make every LibTorch header warning ours). The same
+# holds for the other dependencies (config packages and cmake/Find*.cmake targets).
 if(NOT TARGET actatlas::torch)
   if(NOT Torch_DIR AND NOT DEFINED ENV{Torch_DIR})
     # A pip PyTorch is found without help when python3 can import it and nothing else was given.
