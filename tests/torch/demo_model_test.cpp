@@ -5,8 +5,11 @@
 #include <actatlas/io/remove_tree.hpp>
 #include <actatlas/torch/demo_model.hpp>
 
+#include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -53,6 +56,40 @@ bool same_parameters(actatlas::demo_model& a, actatlas::demo_model& b) {
   return true;
 }
 
+//! Fraction of `per_class` images of every class drawn with `seed` whose largest logit is
+//! their class: the images made by the generator one at a time, the arg max found by a loop.
+double independent_accuracy(actatlas::demo_model& model, std::uint64_t seed, int per_class) {
+  REQUIRE(seed != actatlas::detail::demo_train_seed(small_budget().seed));
+  REQUIRE(seed != actatlas::detail::demo_heldout_seed(small_budget().seed));
+  const int size = actatlas::demo::default_image_size;
+  const auto classes = static_cast<std::int64_t>(actatlas::demo::class_count());
+  std::vector<std::uint8_t> rgb(static_cast<std::size_t>(size * size * 3));
+  torch::NoGradGuard no_grad;
+  std::int64_t correct = 0, total = 0;
+  for (std::int64_t c = 0; c < classes; ++c) {
+    auto batch = torch::empty({per_class, 3, size, size});
+    for (int j = 0; j < per_class; ++j) {
+      actatlas::demo::generate_into(rgb.data(), static_cast<std::size_t>(c), seed, static_cast<std::uint64_t>(j), size);
+      auto image = batch[j];
+      auto a = image.accessor<float, 3>();
+      for (int y = 0; y < size; ++y)
+        for (int x = 0; x < size; ++x)
+          for (int ch = 0; ch < 3; ++ch) a[ch][y][x] = rgb[static_cast<std::size_t>((y * size + x) * 3 + ch)] / 255.0f;
+    }
+    const auto logits = model.forward(batch, {}).at("logits").contiguous();
+    REQUIRE(logits.size(1) == classes);
+    const auto l = logits.accessor<float, 2>();
+    for (int j = 0; j < per_class; ++j) {
+      std::int64_t best = 0;
+      for (std::int64_t k = 1; k < classes; ++k)
+        if (l[j][k] > l[j][best]) best = k;
+      correct += best == c;
+      ++total;
+    }
+  }
+  return static_cast<double>(correct) / static_cast<double>(total);
+}
+
 }  // namespace
 
 TEST_CASE("a small-budget demo model reaches 80% held-out accuracy", "[demo-model]") {
@@ -64,9 +101,15 @@ TEST_CASE("a small-budget demo model reaches 80% held-out accuracy", "[demo-mode
   // which `actatlas train-demo` reports; the suite checks this cheaper bound.
   CHECK(accuracy >= 0.80);
   CHECK(meta.at("per_class_accuracy").size() == actatlas::demo::class_count());
-  // The accuracy is recomputed, not just stored: evaluating again on the same images agrees.
-  const auto again = actatlas::demo_accuracy(*model, actatlas::detail::demo_heldout_seed(small_budget().seed), 24);
-  CHECK(again.first == Approx(accuracy));
+  // Checked independently of demo_accuracy: other held-out images (a seed that is neither
+  // the training stream's nor the stored measurement's), generated one by one and counted
+  // with a plain loop over the model's logits. Another sample of 384 images: the two
+  // accuracies agree to sampling error (binomial σ ≈ 0.02 at 0.85).
+  const int per_class = 24;
+  const auto independent = independent_accuracy(*model, 0xACC0CAFEull, per_class);
+  INFO("independent held-out accuracy " << independent << " on " << per_class * actatlas::demo::class_count() << " other images");
+  CHECK(independent >= 0.75);
+  CHECK(std::abs(independent - accuracy) <= 0.08);
 }
 
 TEST_CASE("the demo model file reloads to identical logits and layers", "[demo-model]") {
