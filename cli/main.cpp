@@ -21,6 +21,7 @@
 #include <actatlas/presets.hpp>
 #include <actatlas/progress.hpp>
 
+#include <charconv>
 #include <cstdio>
 #include <exception>
 #include <functional>
@@ -53,6 +54,83 @@ CLI::Option* binds(command& c, CLI::Option* opt, std::initializer_list<const cha
 
 constexpr auto no_limit = std::numeric_limits<std::size_t>::max();
 
+//! A whole number in [low, high], checked on the text (so "abc" and "-1" read as what they
+//! are, not as a range error or a wrapped unsigned).
+CLI::Validator whole(long long low = 0, unsigned long long high = no_limit) {
+  auto check = [low, high](std::string& text) -> std::string {
+    const char* first = text.data();
+    const char* last = first + text.size();
+    if (!text.empty() && text[0] == '-') {
+      long long v = 0;
+      const auto [end, ec] = std::from_chars(first, last, v);
+      if (ec != std::errc() || end != last) return "expects a whole number, got '" + text + "'";
+      if (v < low) return "must be at least " + std::to_string(low) + ", got " + text;
+      return {};
+    }
+    unsigned long long v = 0;
+    const auto [end, ec] = std::from_chars(first, last, v);
+    if (ec != std::errc() || end != last) return "expects a whole number, got '" + text + "'";
+    if (low > 0 && v < static_cast<unsigned long long>(low)) return "must be at least " + std::to_string(low) + ", got " + text;
+    if (v > high) return "must be at most " + std::to_string(high) + ", got " + text;
+    return {};
+  };
+  return CLI::Validator(check, "");
+}
+
+//! A real number ≥ low (or > low when `strict`).
+CLI::Validator real(double low = 0, bool strict = false) {
+  auto check = [low, strict](std::string& text) -> std::string {
+    std::size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != text.size()) return "expects a number, got '" + text + "'";
+    if (strict ? !(v > low) : !(v >= low))
+      return std::string("must be ") + (strict ? "greater than " : "at least ") + std::to_string(low) + ", got " + text;
+    return {};
+  };
+  return CLI::Validator(check, "");
+}
+
+//! One of `names` (in the order given), mapped to its value; help shows "a|b|c".
+template <class T>
+CLI::Option* choices(CLI::Option* opt, const std::vector<std::pair<std::string, T>>& names) {
+  std::string list;
+  for (const auto& [name, value] : names) list += (list.empty() ? "" : "|") + name;
+  auto check = [names, list](std::string& text) -> std::string {
+    for (const auto& [name, value] : names)
+      if (name == text) {
+        text = std::to_string(static_cast<long long>(value));
+        return {};
+      }
+    return "expects " + list + ", got '" + text + "'";
+  };
+  return opt->transform(CLI::Validator(check, ""))->type_name(list)->default_str(names.front().first);
+}
+
+//! A check that the text is one of `names`.
+CLI::Validator one_of_check(const std::vector<std::string>& names) {
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : "|") + n;
+  return CLI::Validator(
+      [names, list](std::string& text) -> std::string {
+        for (const auto& n : names)
+          if (n == text) return {};
+        return "expects " + list + ", got '" + text + "'";
+      },
+      "");
+}
+
+//! One of `names`, kept as text.
+CLI::Option* one_of(CLI::Option* opt, const std::vector<std::string>& names) {
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : "|") + n;
+  return opt->check(one_of_check(names))->type_name(list);
+}
+
 // ---- Files -------------------------------------------------------------------------------
 
 CLI::Option* model_option(command& c) {
@@ -73,13 +151,13 @@ CLI::Option* out_option(command& c, const std::string& help) { return c.app->add
 // ---- Shared groups -------------------------------------------------------------------------
 
 void add_device(command& c) {
-  c.app->add_option("--device", c.s->device, "auto (CUDA when available), cpu or cuda")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  binds(c, one_of(c.app->add_option("--device", c.s->device, "auto (CUDA when available), cpu or cuda"), {"auto", "cpu", "cuda"})
+               ->capture_default_str(),
+        {"device"});
 }
 
 void add_seed(command& c) {
-  c.app->add_option("--seed", c.s->seed, "the one seed: sampled positions, layout and icons")->capture_default_str();
+  c.app->add_option("--seed", c.s->seed, "the one seed: sampled positions, layout and icons")->capture_default_str()->check(whole());
 }
 
 void add_quiet(command& c) { c.app->add_flag("--quiet", c.s->quiet, "no progress output (results and errors still print)"); }
@@ -95,94 +173,100 @@ void add_collection(command& c, bool with_layer = true) {
         g->add_option("--samples", s.collect.samples,
                       "stop after N samples (0: one pass over the images); the random sampler visits the images again, "
                       "at new positions, until N are collected")
-            ->capture_default_str(),
+            ->capture_default_str()
+            ->check(whole()),
         {"collect_options.samples"});
-  g->add_option("--sampler", s.sampler, "random (one random position per image, edges excluded) | center | all")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, cli::sampler_choice>{{"random", cli::sampler_choice::random},
-                                                                                     {"center", cli::sampler_choice::center},
-                                                                                     {"all", cli::sampler_choice::all}}))
-      ->default_str("random");
-  binds(c,
-        g->add_option("--margin", s.margin, "rows/columns excluded at each edge (random: 1, all: 0)")
-            ->check(CLI::NonNegativeNumber),
+  choices(g->add_option("--sampler", s.sampler, "one random position per image (edges excluded), the centre, or every position"),
+          std::vector<std::pair<std::string, cli::sampler_choice>>{
+              {"random", cli::sampler_choice::random}, {"center", cli::sampler_choice::center}, {"all", cli::sampler_choice::all}});
+  binds(c, g->add_option("--margin", s.margin, "rows/columns excluded at each edge (random: 1, all: 0)")->check(whole()),
         {"sampler::random_position.margin", "sampler::all_positions.margin"});
-  binds(c, g->add_option("--batch", s.collect.batch, "images per forward pass")->capture_default_str()->check(CLI::Range(std::size_t{1}, no_limit)),
+  binds(c, g->add_option("--batch", s.collect.batch, "images per forward pass")->capture_default_str()->check(whole(1)),
         {"collect_options.batch"});
   binds(c,
         g->add_option("--shard-batches", s.collect.shard_batches, "batches per shard on disk: what an interruption can lose")
             ->capture_default_str()
-            ->check(CLI::Range(std::size_t{1}, no_limit)),
+            ->check(whole(1)),
         {"collect_options.shard_batches"});
-  g->add_option("--decode-threads", s.collect.decode_threads, "image decoding threads (0: half the hardware threads)")
-      ->capture_default_str();
-  g->add_flag("--no-attribution{false}", s.collect.attribution, "skip the attributions (one forward pass per batch)");
+  binds(c,
+        g->add_option("--decode-threads", s.collect.decode_threads, "image decoding threads (0: half the hardware threads)")
+            ->capture_default_str()
+            ->check(whole(0, 1024)),
+        {"collect_options.decode_threads"});
+  g->add_flag_callback("--no-attribution", [&s] { s.collect.attribution = false; },
+                       "skip the attributions (one forward pass per batch)");
   g->add_flag("--keep-shards", s.collect.keep_shards, "keep the shards/ folder after merging");
 }
 
-//! --reducer (alias --method) and the flags UMAP and t-SNE share.
-void add_reducer_choice(command& c, cli::reducer_choice fallback) {
+//! --reducer (alias --method): `first` is the default.
+void add_reducer_choice(command& c, cli::reducer_choice first) {
   auto& s = *c.s;
-  s.reducer = fallback;
-  c.app->add_option("--reducer,--method", s.reducer, "umap | tsne")
-      ->transform(CLI::CheckedTransformer(
-          std::map<std::string, cli::reducer_choice>{{"umap", cli::reducer_choice::umap}, {"tsne", cli::reducer_choice::tsne}}))
-      ->default_str(fallback == cli::reducer_choice::umap ? "umap" : "tsne");
+  s.reducer = first;
+  std::vector<std::pair<std::string, cli::reducer_choice>> names{{"umap", cli::reducer_choice::umap},
+                                                                 {"tsne", cli::reducer_choice::tsne}};
+  if (first == cli::reducer_choice::tsne) std::swap(names[0], names[1]);
+  choices(c.app->add_option("--reducer,--method", s.reducer, "the reducer of the layout"), names);
 }
 
+//! The flags UMAP and t-SNE share; each sets both reducers' option.
 void add_layout_shared(command& c, bool with_tsne) {
-  auto* g = c.app->add_option_group("layout", "layout (both reducers)");
+  auto* g = c.app->add_option_group("layout", with_tsne ? "layout (both reducers)" : "layout");
   auto& s = *c.s;
   binds(c,
-        g->add_option_function<std::string>(
-             "--metric", [&s](const std::string& m) { s.umap.metric = s.tsne.metric = actatlas::parse_metric(m); },
-             "euclidean | cosine")
-            ->check(CLI::IsMember({"euclidean", "cosine"}))
+        one_of(g->add_option_function<std::string>(
+                   "--metric", [&s](const std::string& m) { s.umap.metric = s.tsne.metric = actatlas::parse_metric(m); },
+                   "distance between activations"),
+               {"euclidean", "cosine"})
             ->default_str(std::string(actatlas::to_string(s.umap.metric))),
-        {"reducer::umap.metric", "reducer::tsne.metric"});
-  const std::map<std::string, actatlas::knn_options::method> knn{{"automatic", actatlas::knn_options::method::automatic},
-                                                                 {"exact", actatlas::knn_options::method::exact},
-                                                                 {"nn-descent", actatlas::knn_options::method::nn_descent},
-                                                                 {"hnsw", actatlas::knn_options::method::hnsw}};
-  g->add_option_function<actatlas::knn_options::method>(
-       "--knn", [&s](const actatlas::knn_options::method& m) { s.umap.knn.algorithm = s.tsne.knn = m; },
-       "neighbour search: automatic | exact | nn-descent | hnsw")
-      ->transform(CLI::CheckedTransformer(knn))
-      ->default_str("automatic");
-  g->add_option_function<double>(
-       "--learning-rate",
-       [&s](const double& r) {
-         s.umap.learning_rate = static_cast<float>(r);
-         s.tsne.learning_rate = r;
-       },
-       with_tsne ? "UMAP: 1; t-SNE: 0 = automatic (sklearn's convention)" : "UMAP's (1)")
-      ->check(CLI::NonNegativeNumber);
+        {"metric", "reducer::umap.metric", "reducer::tsne.metric"});
+  choices(g->add_option_function<actatlas::knn_options::method>(
+              "--knn", [&s](const actatlas::knn_options::method& m) { s.umap.knn.algorithm = s.tsne.knn = m; },
+              "neighbour search"),
+          std::vector<std::pair<std::string, actatlas::knn_options::method>>{
+              {"automatic", actatlas::knn_options::method::automatic},
+              {"exact", actatlas::knn_options::method::exact},
+              {"nn-descent", actatlas::knn_options::method::nn_descent},
+              {"hnsw", actatlas::knn_options::method::hnsw}});
+  binds(c,
+        g->add_option_function<double>(
+             "--learning-rate",
+             [&s](const double& r) {
+               s.umap.learning_rate = static_cast<float>(r);
+               s.tsne.learning_rate = r;
+             },
+             with_tsne ? "UMAP: 1; t-SNE: 0 = automatic (sklearn's convention)" : "UMAP's (1)")
+            ->check(real()),
+        {"reducer::umap.learning_rate", "reducer::tsne.learning_rate"});
   g->add_option_function<unsigned>(
-      "--threads", [&s](const unsigned& t) { s.umap.threads = s.tsne.threads = t; }, "layout threads (0: all cores)")
-      ->default_str("0");
+       "--threads", [&s](const unsigned& t) { s.umap.threads = s.tsne.threads = t; }, "layout threads (0: all cores)")
+      ->default_str("0")
+      ->check(whole(0, 4096));
 }
 
 void add_umap(command& c) {
   auto* g = c.app->add_option_group("UMAP", "UMAP (reducer::umap::options)");
   auto& u = c.s->umap;
-  binds(c, g->add_option("--neighbors", u.n_neighbors, "neighbours, the point itself included (the article: 50, cosine)")
-               ->capture_default_str()
-               ->check(CLI::Range(std::size_t{2}, no_limit)),
+  binds(c,
+        g->add_option("--neighbors", u.n_neighbors, "neighbours, the point itself included (the article: 50, cosine)")
+            ->capture_default_str()
+            ->check(whole(2)),
         {"reducer::umap.n_neighbors"});
-  binds(c, g->add_option("--min-dist", u.min_dist, "min_dist (the article: 0.05)")->capture_default_str()->check(CLI::NonNegativeNumber),
+  binds(c, g->add_option("--min-dist", u.min_dist, "min_dist (the article: 0.05)")->capture_default_str()->check(real()),
         {"reducer::umap.min_dist"});
-  binds(c, g->add_option("--epochs", u.epochs, "0 = 500 up to 10,000 rows, else 200")->capture_default_str(), {"reducer::umap.epochs"});
+  binds(c, g->add_option("--epochs", u.epochs, "0 = 500 up to 10,000 rows, else 200")->capture_default_str()->check(whole()),
+        {"reducer::umap.epochs"});
 }
 
 void add_tsne(command& c) {
   auto* g = c.app->add_option_group("t-SNE", "t-SNE (reducer::tsne::options)");
   auto& t = c.s->tsne;
-  binds(c, g->add_option("--perplexity", t.perplexity, "effective neighbours")->capture_default_str()->check(CLI::PositiveNumber),
+  binds(c, g->add_option("--perplexity", t.perplexity, "effective neighbours")->capture_default_str()->check(real(0, true)),
         {"reducer::tsne.perplexity"});
-  binds(c, g->add_option("--iterations", t.iterations, "gradient steps")->capture_default_str()->check(CLI::Range(std::size_t{1}, no_limit)),
+  binds(c, g->add_option("--iterations", t.iterations, "gradient steps")->capture_default_str()->check(whole(1)),
         {"reducer::tsne.iterations"});
-  binds(c, g->add_option("--early-exaggeration", t.early_exaggeration, "P's factor early on")->capture_default_str(),
+  binds(c, g->add_option("--early-exaggeration", t.early_exaggeration, "P's factor early on")->capture_default_str()->check(real(0, true)),
         {"reducer::tsne.early_exaggeration"});
-  binds(c, g->add_option("--theta", t.theta, "Barnes-Hut opening angle")->capture_default_str()->check(CLI::NonNegativeNumber),
+  binds(c, g->add_option("--theta", t.theta, "Barnes-Hut opening angle (0: exact)")->capture_default_str()->check(real()),
         {"reducer::tsne.theta"});
 }
 
@@ -193,34 +277,34 @@ void add_render(command& c) {
   binds(c,
         g->add_option("--grid", s.binning.base_grid, "cells per side at the coarsest level")
             ->capture_default_str()
-            ->check(CLI::Range(std::size_t{1}, actatlas::binning::max_grid_size)),
-        {"binning::multires_grid.base_grid", "binning::grid.grid_size"});
-  binds(c, g->add_option("--levels", s.binning.levels, "zoom levels: G, 2G, 4G, … cells a side")->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{16})),
+            ->check(whole(1, actatlas::binning::max_grid_size)),
+        {"binning::multires_grid.base_grid", "binning.grid_size"});
+  binds(c, g->add_option("--levels", s.binning.levels, "zoom levels: G, 2G, 4G, … cells a side")->capture_default_str()->check(whole(1)),
         {"binning::multires_grid.levels"});
-  binds(c, g->add_option("--min-count", s.binning.min_count, "cells with fewer samples get no icon")->capture_default_str(),
-        {"binning::multires_grid.min_count", "binning::grid.min_count"});
-  g->add_option("--objective", s.objective, "cossim (lucid's dot·max(0.1,cos)^4) | dot | article")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, cli::objective_choice>{{"cossim", cli::objective_choice::cossim},
-                                                                                       {"dot", cli::objective_choice::dot},
-                                                                                       {"article", cli::objective_choice::article}}))
-      ->default_str("cossim");
-  binds(c, g->add_option("--icon-size", s.icons.size, "icon side in pixels")->capture_default_str()->check(CLI::Range(std::int64_t{8}, std::int64_t{4096})),
+  binds(c, g->add_option("--min-count", s.binning.min_count, "cells with fewer samples get no icon")->capture_default_str()->check(whole()),
+        {"binning::multires_grid.min_count"});
+  choices(g->add_option("--objective", s.objective, "what the icons maximise: lucid's dot·max(0.1,cos)^4, the dot product, "
+                                                    "or the article's (h·v)^5/‖h‖^4"),
+          std::vector<std::pair<std::string, cli::objective_choice>>{{"cossim", cli::objective_choice::cossim},
+                                                                     {"dot", cli::objective_choice::dot},
+                                                                     {"article", cli::objective_choice::article}});
+  binds(c, g->add_option("--icon-size", s.icons.size, "icon side in pixels")->capture_default_str()->check(whole(8, 4096)),
         {"icon_options.size"});
-  binds(c, g->add_option("--steps", s.icons.steps, "optimisation steps per icon (the article: 1024)")->capture_default_str()->check(CLI::Range(std::int64_t{1}, std::numeric_limits<std::int64_t>::max())),
+  binds(c, g->add_option("--steps", s.icons.steps, "optimisation steps per icon (the article: 1024)")->capture_default_str()->check(whole(1)),
         {"icon_options.steps"});
-  binds(c, g->add_option("--attempts", s.icons.attempts, "restarts, the best kept (the article: 4)")->capture_default_str()->check(CLI::Range(std::int64_t{1}, std::numeric_limits<std::int64_t>::max())),
+  binds(c, g->add_option("--attempts", s.icons.attempts, "restarts, the best kept (the article: 4)")->capture_default_str()->check(whole(1)),
         {"icon_options.attempts"});
-  binds(c, g->add_option("--icon-batch", s.icons.batch, "icons optimised together")->capture_default_str()->check(CLI::Range(std::size_t{1}, no_limit)),
+  binds(c, g->add_option("--icon-batch", s.icons.batch, "icons optimised together")->capture_default_str()->check(whole(1)),
         {"icon_options.batch"});
-  g->add_flag("--no-whiten{false}", s.icons.whiten, "do not whiten directions (advisable for very early layers)");
-  binds(c, g->add_option("--cell-px", s.pictures.canvas.cell_px, "pixels per cell in atlas.png")->capture_default_str()->check(CLI::Range(4, 1024)),
+  g->add_flag_callback("--no-whiten", [&s] { s.icons.whiten = false; },
+                       "do not whiten directions (advisable for very early layers)");
+  binds(c, g->add_option("--cell-px", s.pictures.canvas.cell_px, "pixels per cell in atlas.png")->capture_default_str()->check(whole(4, 1024)),
         {"picture_options.canvas.cell_px"});
-  g->add_option("--sizing", s.pictures.canvas.sizing, "icon size by density: density (√, the article's) | log | full")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, actatlas::render::icon_sizing>{
-          {"density", actatlas::render::icon_sizing::density},
-          {"log", actatlas::render::icon_sizing::log_density},
-          {"full", actatlas::render::icon_sizing::full}}))
-      ->default_str("density");
+  choices(g->add_option("--sizing", s.pictures.canvas.sizing, "icon size by density: √ (the article's), log, or full cells"),
+          std::vector<std::pair<std::string, actatlas::render::icon_sizing>>{
+              {"density", actatlas::render::icon_sizing::density},
+              {"log", actatlas::render::icon_sizing::log_density},
+              {"full", actatlas::render::icon_sizing::full}});
 }
 
 // ---- The subcommands --------------------------------------------------------------------
@@ -256,8 +340,9 @@ void declare_layout(command& c) {
        },
        "starting options: article (UMAP: 50 neighbours, min_dist 0.05, cosine), article-early (UMAP: 200, 0.05, "
        "euclidean), lucid-class (t-SNE: cosine, perplexity 50, learning rate 10); the flags below override it")
-      ->check(CLI::IsMember({"article", "article-early", "lucid-class"}));
-  c.app->add_option("--dims", s.dims, "output dimensions")->capture_default_str()->check(CLI::IsMember({1, 2}));
+      ->check(one_of_check({"article", "article-early", "lucid-class"}))
+      ->type_name("article|article-early|lucid-class");
+  c.app->add_option("--dims", s.dims, "output dimensions")->capture_default_str()->check(whole(1, 2));
   add_layout_shared(c, true);
   add_umap(c);
   add_tsne(c);
@@ -310,9 +395,9 @@ void declare_demo(command& c) {
   s.binning.levels = 2;
   out_option(c, "output folder")->capture_default_str();
   c.app->add_option("--cache", s.cache, "where the trained demo model is kept (default $ACTATLAS_CACHE, else ~/.cache/actatlas)");
-  c.app->add_option("--per-class", s.per_class, "procedural images per class")->capture_default_str()->check(CLI::Range(std::size_t{1}, no_limit));
+  c.app->add_option("--per-class", s.per_class, "procedural images per class")->capture_default_str()->check(whole(1));
   add_collection(c, false);
-  c.app->add_option("--layer", s.collect.layer, "conv1 | conv2 | conv3 | conv4")->capture_default_str();
+  binds(c, c.app->add_option("--layer", s.collect.layer, "conv1 | conv2 | conv3 | conv4")->capture_default_str(), {"collect_options.layer"});
   add_reducer_choice(c, cli::reducer_choice::umap);
   add_layout_shared(c, true);
   add_umap(c);
@@ -336,14 +421,14 @@ void declare_class_atlas(command& c) {
   binds(c, c.app->add_option("--class", s.cls, "the class, by name (as the model lists it) or logit index")->required(),
         {"filter::rank.cls", "filter::magnitude.cls"});
   binds(c,
-        c.app->add_option("--filter", s.filter,
-                          "rank (largest attribution is to C) | magnitude (top N by attribution to C) | both (rank, then "
-                          "the top N of those)")
-            ->transform(CLI::CheckedTransformer(std::map<std::string, cli::filter_choice>{
-                {"rank", cli::filter_choice::rank}, {"magnitude", cli::filter_choice::magnitude}, {"both", cli::filter_choice::both}}))
-            ->default_str("rank"),
+        choices(c.app->add_option("--filter", s.filter,
+                                  "rank: largest attribution is to C; magnitude: top N by attribution to C; both: rank, "
+                                  "then the top N of those"),
+                std::vector<std::pair<std::string, cli::filter_choice>>{{"rank", cli::filter_choice::rank},
+                                                                        {"magnitude", cli::filter_choice::magnitude},
+                                                                        {"both", cli::filter_choice::both}}),
         {"filter::rank", "filter::magnitude"});
-  binds(c, c.app->add_option("--top-n", s.top_n, "N for magnitude and both")->capture_default_str()->check(CLI::Range(std::size_t{1}, no_limit)),
+  binds(c, c.app->add_option("--top-n", s.top_n, "N for magnitude and both")->capture_default_str()->check(whole(1)),
         {"filter::rank.top_n", "filter::magnitude.top_n"});
   add_reducer_choice(c, cli::reducer_choice::tsne);
   out_option(c, "the atlas folder (default class-atlas-C), with its layout.npy");
@@ -365,7 +450,7 @@ void declare_compare(command& c) {
   run_option(c);
   binds(c, c.app->add_option("--classes", s.classes, "the two classes A,B, by name or logit index (A on the left)")->required(),
         {"filter::class_pair.class_a", "filter::class_pair.class_b", "reducer::comparison.class_b"});
-  binds(c, c.app->add_option("--top-n", s.top_n, "samples per class")->capture_default_str()->check(CLI::Range(std::size_t{1}, no_limit)),
+  binds(c, c.app->add_option("--top-n", s.top_n, "samples per class")->capture_default_str()->check(whole(1)),
         {"filter::class_pair.top_n"});
   out_option(c, "the atlas folder (default compare-A-B); OUT/compare.png is the atlas under a header naming the sides");
   add_render(c);
@@ -381,9 +466,9 @@ void declare_aligned(command& c) {
   model_option(c);
   images_option(c);
   binds(c, c.app->add_option("--layers", s.layers, "the two layers L1,L2")->required(), {"aligned_atlas.layer_a", "aligned_atlas.layer_b"});
-  binds(c, c.app->add_option("--samples", s.collect.samples, "paired samples, one random spot per image visit (0: one per image)")->capture_default_str(),
+  binds(c, c.app->add_option("--samples", s.collect.samples, "paired samples, one random spot per image visit (0: one per image)")->capture_default_str()->check(whole()),
         {"aligned_atlas.samples"});
-  binds(c, c.app->add_option("--batch", s.collect.batch, "images per forward pass")->capture_default_str()->check(CLI::Range(std::size_t{1}, no_limit)),
+  binds(c, c.app->add_option("--batch", s.collect.batch, "images per forward pass")->capture_default_str()->check(whole(1)),
         {"aligned_atlas.batch"});
   c.app->add_flag("--baseline", s.baseline,
                   "also lay each layer out alone (two independent UMAPs) and print the mean displacement there");
@@ -401,16 +486,22 @@ void declare_patch_attack(command& c) {
   auto& s = *c.s;
   model_option(c);
   c.app->add_option("--patch", s.patch, "the patch image (PNG, JPEG, …; an atlas icon: ATLAS/icons/G/x_y.png)")->required();
-  c.app->add_option("--images", s.images, "images (DIR/A/*.png, or a folder of class-A images)")->required();
-  c.app->add_option("--source", s.source, "the class the images belong to (name or index)")->required();
-  c.app->add_option("--target", s.target, "the class the patch argues for (name or index)")->required();
-  c.app->add_option("--sizes", s.sizes, "patch sides as fractions of the image side, or in pixels with 'px'")->capture_default_str();
-  c.app->add_option("--fixed-size", s.fixed_size, "the size of the fixed placement (default: the middle size)");
-  c.app->add_option("--fixed-corner", s.fixed_corner, "top-left | top-right | bottom-left | bottom-right")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"top-left", "top-right", "bottom-left", "bottom-right"}));
-  c.app->add_option("--noise-seed", s.noise_seed, "the noise patches' seed")->capture_default_str();
-  c.app->add_option("--batch", s.collect.batch, "images per forward pass")->capture_default_str()->check(CLI::Range(std::size_t{1}, no_limit));
+  binds(c, c.app->add_option("--images", s.images, "images (DIR/A/*.png, or a folder of class-A images)")->required(),
+        {"patch_attack.images"});
+  binds(c, c.app->add_option("--source", s.source, "the class the images belong to (name or index)")->required(),
+        {"patch_attack.source"});
+  binds(c, c.app->add_option("--target", s.target, "the class the patch argues for (name or index)")->required(),
+        {"patch_attack.target"});
+  binds(c, c.app->add_option("--sizes", s.sizes, "patch sides as fractions of the image side, or in pixels with 'px'")->capture_default_str(),
+        {"patch_attack_options.sizes"});
+  binds(c, c.app->add_option("--fixed-size", s.fixed_size, "the size of the fixed placement (default: the middle size)"),
+        {"patch_attack_options.fixed_size"});
+  binds(c, one_of(c.app->add_option("--fixed-corner", s.fixed_corner, "the corner of the fixed placement"),
+                  {"bottom-right", "bottom-left", "top-right", "top-left"})
+               ->capture_default_str(),
+        {"patch_attack_options.fixed_corner"});
+  c.app->add_option("--noise-seed", s.noise_seed, "the noise patches' seed")->capture_default_str()->check(whole());
+  c.app->add_option("--batch", s.collect.batch, "images per forward pass")->capture_default_str()->check(whole(1));
   s.out = "patch-attack";
   out_option(c, "where the CSV and Markdown go")->capture_default_str();
   add_device(c);
@@ -425,9 +516,9 @@ void declare_train_demo(command& c) {
   s.train_steps = d.steps;
   s.train_threads = d.threads;
   out_option(c, "where the model and the contact sheet go (default: $ACTATLAS_CACHE, else $XDG_CACHE_HOME/actatlas, else ~/.cache/actatlas)");
-  c.app->add_option("--seed", s.train_seed, "seed of the weights and the training images")->capture_default_str();
-  c.app->add_option("--steps", s.train_steps, "optimiser steps (fewer is faster and less accurate)")->capture_default_str()->check(CLI::Range(1, 1000000));
-  c.app->add_option("--threads", s.train_threads, "LibTorch threads while training (part of what fixes the weights)")->capture_default_str()->check(CLI::Range(1, 1024));
+  c.app->add_option("--seed", s.train_seed, "seed of the weights and the training images")->capture_default_str()->check(whole());
+  c.app->add_option("--steps", s.train_steps, "optimiser steps (fewer is faster and less accurate)")->capture_default_str()->check(whole(1, 1000000));
+  c.app->add_option("--threads", s.train_threads, "LibTorch threads while training (part of what fixes the weights)")->capture_default_str()->check(whole(1, 1024));
   c.app->add_flag("--force", s.force, "train again even when a model is cached");
   add_quiet(c);
   c.run = cli::run_train_demo;
@@ -439,9 +530,9 @@ void declare_make_images(command& c) {
   s.train_seed = 1;
   s.image_size = actatlas::demo::default_image_size;
   out_option(c, "destination folder (created when missing)")->required();
-  c.app->add_option("--per-class", s.per_class, "images per class")->capture_default_str()->check(CLI::Range(std::size_t{1}, no_limit));
-  c.app->add_option("--seed", s.train_seed, "seed of the images; the same seed writes the same files")->capture_default_str();
-  c.app->add_option("--size", s.image_size, "image side in pixels")->capture_default_str()->check(CLI::Range(16, 4096));
+  c.app->add_option("--per-class", s.per_class, "images per class")->capture_default_str()->check(whole(1));
+  c.app->add_option("--seed", s.train_seed, "seed of the images; the same seed writes the same files")->capture_default_str()->check(whole());
+  c.app->add_option("--size", s.image_size, "image side in pixels")->capture_default_str()->check(whole(16, 4096));
   add_quiet(c);
   c.run = cli::run_make_images;
 }
