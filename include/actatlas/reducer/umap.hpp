@@ -35,6 +35,7 @@
 #include "../metric.hpp"
 #include "../neighbors/knn.hpp"
 #include "../progress.hpp"
+#include "detail/pca.hpp"
 #include "detail/umap_curve.hpp"
 #include "detail/umap_fuzzy_set.hpp"
 #include "detail/umap_sgd.hpp"
@@ -67,6 +68,10 @@ class umap {
     unsigned threads = 0;  //!< 0 = all cores
     //! Neighbour search tuning; its seed and threads are taken from the fields above.
     knn_options knn = {};
+    //! Project the input on its first `pca_dims` principal components before the neighbour
+    //! search when it has more columns than that (detail/pca.hpp); 0 = never (umap-learn's
+    //! behaviour). The default is chosen from the benchmark in docs/reducers.md.
+    std::size_t pca_dims = 0;
 
     //! The article's setting for most layers: 50 neighbours, min_dist 0.05, cosine.
     static options article() { return {.n_neighbors = 50, .min_dist = 0.05f, .metric = actatlas::metric::cosine}; }
@@ -95,8 +100,18 @@ class umap {
     ko.seed = opts_.seed;
     ko.threads = opts_.threads;
     const std::size_t k = x.rows() > 0 ? std::min(opts_.n_neighbors - 1, x.rows() - 1) : 0;
-    const knn_graph g = nearest_neighbors(x, k, opts_.metric, ko, progress);
-    return reduce(x, g, dims, progress);
+    bool projected = false;
+    matrix reduced;
+    if (opts_.pca_dims > 0 && x.cols() > opts_.pca_dims && x.rows() > 1) {
+      actatlas::detail::check_all_finite(x, actatlas::detail::resolve_threads(opts_.threads), "umap input");
+      report(progress, "PCA", 0, 1);
+      reduced = actatlas::detail::pca_reduce(x, opts_.pca_dims, opts_.metric, opts_.seed,
+                                             actatlas::detail::resolve_threads(opts_.threads), projected);
+      report(progress, "PCA", 1, 1);
+    }
+    const matrix_cref input = projected ? matrix_cref(reduced) : x;
+    const knn_graph g = nearest_neighbors(input, k, opts_.metric, ko, progress);
+    return reduce(input, g, dims, progress);
   }
 
   //! The same from a neighbour graph already computed on `x` (row i's neighbours, self excluded).
