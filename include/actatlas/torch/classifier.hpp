@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace actatlas {
@@ -48,6 +49,13 @@ class classifier {
   //! Moves the weights.
   virtual void to(torch::Device device) = 0;
   virtual torch::Device device() const = 0;
+
+  //! Every tensor the outputs depend on (parameters and buffers, e.g. batch-norm
+  //! statistics), by unique name, for model_fingerprint(): caches keyed on the fingerprint
+  //! notice new weights under an old file name. Not pure, so that classifiers written
+  //! before it keep compiling; the default lists nothing, and such a model has no
+  //! fingerprint (model_fingerprint.hpp).
+  virtual std::vector<std::pair<std::string, torch::Tensor>> named_state() const { return {}; }
 };
 
 }  // namespace actatlas

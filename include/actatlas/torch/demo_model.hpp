@@ -138,6 +138,14 @@ class demo_model : public classifier {
   void to(torch::Device device) override { net_->to(device); }
   torch::Device device() const override { return net_->fc->weight.device(); }
 
+  //! Weights and batch-norm statistics (running means, variances, batch counts).
+  std::vector<std::pair<std::string, torch::Tensor>> named_state() const override {
+    std::vector<std::pair<std::string, torch::Tensor>> out;
+    for (const auto& p : net_->named_parameters()) out.emplace_back(p.key(), p.value());
+    for (const auto& b : net_->named_buffers()) out.emplace_back(b.key(), b.value());
+    return out;
+  }
+
   //! The LibTorch module (for training, inversion with custom code, or saving).
   demo_cnn& network() { return net_; }
   //! Class names, layers, input size, held-out accuracy, seed, options, training time.

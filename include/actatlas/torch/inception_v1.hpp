@@ -259,6 +259,13 @@ class inception_v1 final : public classifier {
     return out;
   }
 
+  //! The parameters and (should the network gain any) buffers, for model_fingerprint().
+  std::vector<std::pair<std::string, torch::Tensor>> named_state() const override {
+    auto out = named_parameters();
+    for (const auto& b : net_->named_buffers()) out.emplace_back(b.key(), b.value());
+    return out;
+  }
+
   //! Writes the weights as float32 `.safetensors` (atomically), with the class names in
   //! the metadata, in the layout the weight constructor reads.
   void save_safetensors(const std::filesystem::path& path) const {

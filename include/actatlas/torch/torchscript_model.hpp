@@ -142,6 +142,15 @@ class torchscript_model final : public classifier {
   }
   ::torch::Device device() const override { return device_; }
 
+  //! Every tensor attribute of the module and its submodules: parameters, buffers and
+  //! tensors kept as plain attributes (all of which forward may read).
+  std::vector<std::pair<std::string, ::torch::Tensor>> named_state() const override {
+    std::vector<std::pair<std::string, ::torch::Tensor>> out;
+    for (const auto& a : module_.named_attributes(/*recurse=*/true))
+      if (a.value.isTensor()) out.emplace_back(a.name, a.value.toTensor());
+    return out;
+  }
+
   //! The underlying module, for users who want more than the classifier interface.
   ::torch::jit::Module& module() { return module_; }
 
