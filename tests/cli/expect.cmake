@@ -1,7 +1,9 @@
 # Runs one `actatlas` command line and checks how it ends: the exit status, the error as
-# one line (the last on stderr; progress lines may come before it) matching a pattern, and
-# (optionally) that an output path was not created.
-#   cmake -DCOMMAND="prog;arg;arg" -DEXPECT_RC=2 -DEXPECT_STDERR=regex [-DABSENT=path] -P expect.cmake
+# one line (the last on stderr) matching a pattern, and (optionally) that an output path
+# was not created. Unless PROGRESS is set, stderr must be that one line and stdout empty
+# (a usage error is answered before any work starts); with PROGRESS, lines the command
+# printed while working may come before it.
+#   cmake -DCOMMAND="prog;arg;arg" -DEXPECT_RC=2 -DEXPECT_STDERR=regex [-DABSENT=path] [-DPROGRESS=1] -P expect.cmake
 if(ABSENT)
   file(REMOVE_RECURSE "${ABSENT}")
 endif()
@@ -16,6 +18,14 @@ if(NOT last_line MATCHES "${EXPECT_STDERR}")
 endif()
 if(NOT last_line MATCHES "^actatlas[ :]")
   message(FATAL_ERROR "the error line does not start with 'actatlas': ${last_line}")
+endif()
+if(NOT PROGRESS)
+  if(NOT err STREQUAL last_line)
+    message(FATAL_ERROR "stderr holds more than the error line:\n${err}")
+  endif()
+  if(NOT out STREQUAL "")
+    message(FATAL_ERROR "stdout is not empty:\n${out}")
+  endif()
 endif()
 if(ABSENT AND EXISTS "${ABSENT}")
   message(FATAL_ERROR "${ABSENT} was written although the command failed")
