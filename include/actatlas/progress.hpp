@@ -82,14 +82,17 @@ class progress_bar {
 
   void operator()(std::string_view stage, std::size_t done, std::size_t total) {
     if (opts_.style == progress_style::quiet || progress_quiet()) return;
+    const bool finished = total > 0 && done >= total;
+    // A stage may report its end twice (its last step, then a closing call): one line is enough.
+    if (finished && stage_.empty() && stage == ended_) return;
     const auto now = opts_.now ? opts_.now() : clock::now();
     if (stage != stage_) {
       if (!stage_.empty() && opts_.style == progress_style::bar) std::fputc('\n', opts_.out);
+      ended_.clear();
       stage_ = std::string(stage);
       start_ = last_ = now;
       drawn_ = false;
     }
-    const bool finished = total > 0 && done >= total;
     const auto interval = opts_.style == progress_style::bar ? opts_.bar_interval : opts_.line_interval;
     // The bar is drawn at once when a stage starts; a line only once there is news.
     const bool due = opts_.style == progress_style::bar ? !drawn_ || now - last_ >= interval : now - last_ >= interval;
@@ -111,13 +114,17 @@ class progress_bar {
       std::fprintf(opts_.out, "%.*s: %zu/%zu (%.0f%%), %.1f/s, %s %.0fs\n", static_cast<int>(stage_.size()),
                    stage_.data(), done, total, 100.0 * frac, rate, finished ? "took" : "eta", finished ? secs : eta);
     }
-    if (finished) stage_.clear();
+    if (finished) {
+      ended_ = stage_;
+      stage_.clear();
+    }
     std::fflush(opts_.out);
   }
 
  private:
   options opts_;
   std::string stage_;
+  std::string ended_;  //!< the stage that ended last, until another one starts
   clock::time_point start_{};
   clock::time_point last_{};
   bool drawn_ = false;

@@ -66,9 +66,13 @@ TEST_CASE("progress_bar in lines: a quick stage writes only its final line", "[p
   manual_clock clock;
   actatlas::progress_bar bar({.out = stream.file.get(), .style = actatlas::progress_style::lines, .now = clock.fn()});
   for (std::size_t i = 0; i <= 10000; ++i) bar("umap", i, 10000);  // the clock does not move
+  bar("umap", 10000, 10000);  // the end reported twice: still one line
   clock.advance(2s);
   for (std::size_t i = 0; i <= 10; ++i) bar("icons", i, 10);
-  CHECK(stream.text() == "umap: 10000/10000 (100%), 0.0/s, took 0s\nicons: 10/10 (100%), 0.0/s, took 0s\n");
+  for (std::size_t i = 0; i <= 10; ++i) bar("icons", i, 10);  // the same stage run again: its own line
+  CHECK(stream.text() ==
+        "umap: 10000/10000 (100%), 0.0/s, took 0s\nicons: 10/10 (100%), 0.0/s, took 0s\n"
+        "icons: 10/10 (100%), 0.0/s, took 0s\n");
 }
 
 TEST_CASE("progress_bar on a terminal redraws one line with \\r", "[progress]") {
