@@ -83,7 +83,7 @@ sets=()
 for n in $sizes; do sets+=("gauss$n"); done
 for s in "${sets[@]}"; do "$py" "$here/make_data.py" "$work" "$s"; done
 if [ "$real" = 1 ]; then
-  for s in real17all real14all real13one real17t20k; do
+  for s in real17all real17t20k real13one real14all; do
     rc=0
     OMP_NUM_THREADS="$threads" "$py" "$here/make_real.py" "$work" "$s" || rc=$?
     if [ "$rc" = 0 ]; then sets+=("$s")
