@@ -99,7 +99,10 @@ CLI::Validator real(double low = 0, bool strict = false) {
 template <class T>
 CLI::Option* choices(CLI::Option* opt, const std::vector<std::pair<std::string, T>>& names) {
   std::string list;
-  for (const auto& [name, value] : names) list += (list.empty() ? "" : "|") + name;
+  for (const auto& [name, value] : names) {
+    if (!list.empty()) list += '|';  // appended apart: see docs/decisions.md on GCC 12's -Wstringop-overflow
+    list += name;
+  }
   auto check = [names, list](std::string& text) -> std::string {
     for (const auto& [name, value] : names)
       if (name == text) {
@@ -114,7 +117,10 @@ CLI::Option* choices(CLI::Option* opt, const std::vector<std::pair<std::string, 
 //! A check that the text is one of `names`.
 CLI::Validator one_of_check(const std::vector<std::string>& names) {
   std::string list;
-  for (const auto& n : names) list += (list.empty() ? "" : "|") + n;
+  for (const auto& n : names) {
+    if (!list.empty()) list += '|';
+    list += n;
+  }
   return CLI::Validator(
       [names, list](std::string& text) -> std::string {
         for (const auto& n : names)
@@ -127,7 +133,10 @@ CLI::Validator one_of_check(const std::vector<std::string>& names) {
 //! One of `names`, kept as text.
 CLI::Option* one_of(CLI::Option* opt, const std::vector<std::string>& names) {
   std::string list;
-  for (const auto& n : names) list += (list.empty() ? "" : "|") + n;
+  for (const auto& n : names) {
+    if (!list.empty()) list += '|';
+    list += n;
+  }
   return opt->check(one_of_check(names))->type_name(list);
 }
 
@@ -392,6 +401,9 @@ void declare_demo(command& c) {
   s.icons.attempts = 1;
   s.icons.size = 64;
   s.pictures.canvas.cell_px = 64;
+  // Two levels, so that the viewer's zoom shows a finer grid (issue 18 item 5): 10×10, then
+  // 20×20, the demo's old single level; the coarse level adds about a third of the icons.
+  s.binning.base_grid = 10;
   s.binning.levels = 2;
   out_option(c, "output folder")->capture_default_str();
   c.app->add_option("--cache", s.cache, "where the trained demo model is kept (default $ACTATLAS_CACHE, else ~/.cache/actatlas)");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds the actatlas program, and runs the
-# embedded demo end to end (procedural images → demo CNN, trained once and cached →
-# 20,000 samples → UMAP → grid → icons → atlas PNG, cells JSON, viewer).
+# The main job: installs what is missing, builds the actatlas program (cli/; only that
+# target, three translation units), and runs the embedded demo end to end (procedural
+# images → demo CNN, trained once and cached → 20,000 samples → UMAP → 10×10 and 20×20
+# grids → icons → atlas PNG, cells JSON, viewer).
 # Usage: scripts/demo.sh [output-dir] [extra actatlas demo options...]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
