@@ -172,7 +172,7 @@ TEST_CASE("filters select by rank and by magnitude", "[stages][filter]") {
   // More room than positive samples: every positive one, never the negative one.
   CHECK(filter::magnitude({.cls = 0, .top_n = 100}).select(attr) == std::vector<std::uint32_t>{0, 1, 3, 4});
   CHECK(filter::magnitude({.cls = 0, .threshold = 0.5f}).select(attr) == std::vector<std::uint32_t>{0, 4});
-  CHECK_THROWS_WITH(filter::rank({.cls = 3}).select(attr), Catch::Contains("--class") && Catch::Contains("out of range"));
+  CHECK_THROWS_WITH(filter::rank({.cls = 3}).select(attr), Catch::Contains("filter::rank.cls") && Catch::Contains("out of range"));
 
   // Against brute force on random data.
   const matrix big = test::random_matrix(3000, 10, 8, -1.f, 1.f);

@@ -306,10 +306,9 @@ TEST_CASE("inversion: the kept attempt is the one with the largest final objecti
 }
 
 // A NaN final objective on the first attempt (e.g. a dead direction) must not stick: a
-// later finite attempt replaces it. [!mayfail] until render_icons.hpp's fix lands (there
-// `v > NaN` is always false, so a NaN kept from attempt 0 is never replaced): remove the
-// tag with that fix.
-TEST_CASE("inversion: a NaN objective on the first attempt is replaced by a later attempt", "[inversion][!mayfail]") {
+// later finite attempt replaces it (review bug: with `v > kept || attempt == 0`, a NaN
+// kept from attempt 0 was never replaced, `v > NaN` being always false).
+TEST_CASE("inversion: a NaN objective on the first attempt is replaced by a later attempt", "[inversion]") {
   tiny_model model(15);
   auto directions = reachable_directions(model, 3, 25);
   auto o = small_options();
