@@ -134,7 +134,8 @@ TEST_CASE("every option of the built-in reducers and filters is in their descrip
       [](U& o) { o.init = reducer::umap::initialisation::random; }, [](U& o) { o.a = 1.5; },
       [](U& o) { o.b = 0.8; },                [](U& o) { o.seed = 99; },
       [](U& o) { o.knn.algorithm = knn_options::method::hnsw; }, [](U& o) { o.knn.trees = 3; },
-      [](U& o) { o.knn.max_candidates = 9; }, [](U& o) { o.knn.hnsw_ef_search = 5; }};
+      [](U& o) { o.knn.max_candidates = 9; }, [](U& o) { o.knn.hnsw_ef_search = 5; },
+      [](U& o) { o.pca_dims = 20; }};
   const auto base_u = describe_policy(reducer::umap{});
   for (std::size_t i = 0; i < umap_changes.size(); ++i) {
     U o;
@@ -151,7 +152,7 @@ TEST_CASE("every option of the built-in reducers and filters is in their descrip
       [](T& o) { o.gradient = T::gradient_method::exact; }, [](T& o) { o.theta = 0.1; },
       [](T& o) { o.fft_from = 9; },          [](T& o) { o.metric = metric::cosine; },
       [](T& o) { o.neighbors = 9; },         [](T& o) { o.knn = knn_options::method::exact; },
-      [](T& o) { o.seed = 9; }};
+      [](T& o) { o.seed = 9; },             [](T& o) { o.pca_dims = 0; }};
   const auto base_t = describe_policy(reducer::tsne{});
   for (std::size_t i = 0; i < tsne_changes.size(); ++i) {
     T o;
@@ -165,4 +166,11 @@ TEST_CASE("every option of the built-in reducers and filters is in their descrip
   CHECK(describe_policy(filter::magnitude({.threshold = 0.5f})) != describe_policy(filter::magnitude()));
   CHECK(describe_policy(binning::multires_grid({.levels = 2})) != describe_policy(binning::multires_grid()));
   CHECK(describe_policy(objective::cossim_dot<4>{}) != describe_policy(objective::cossim_dot<2>{}));
+  CHECK(describe_policy(objective::cossim_dot<4>({.cos_floor = 0.2})) != describe_policy(objective::cossim_dot<4>{}));
+  // Every built-in policy describes itself: none is "not described".
+  for (const auto& j : {describe_policy(objective::dot{}), describe_policy(objective::article_cossim<4>{}),
+                        describe_policy(objective::cossim_dot<4>{}), describe_policy(filter::no_filter{}),
+                        describe_policy(filter::class_pair{}), describe_policy(reducer::comparison{}),
+                        describe_policy(binning::grid{})})
+    CHECK(j.dump().find(detail::not_described) == std::string::npos);
 }

@@ -1,7 +1,7 @@
 // The pipeline drives every stage on a real (small, trained) demo model: an atlas from
 // policies a user writes, the stages one by one giving the same files as the one call,
-// stage records that rerun exactly the stages whose options or inputs changed, and the
-// renderer's choice of the best attempt when an attempt's objective is NaN.
+// stage records that rerun exactly the stages whose options or inputs changed, an empty
+// atlas that says why, and icons keyed on the model's weights.
 #include <catch2/catch.hpp>
 
 #include <actatlas/actatlas.hpp>
@@ -183,7 +183,7 @@ TEST_CASE("collect, lay_out and render one by one give the files of atlas(); rec
   layer.atlas(small_model(), images().dir / "images", one);
   REQUIRE(heard.size() == 3);
   for (const auto& h : heard) CHECK_FALSE(h.reused);
-  CHECK(heard[0].why == "layer was \"conv3\", now \"conv4\"; channels was 16, now 32");
+  CHECK(heard[0].why.rfind("layer was \"conv3\", now \"conv4\"; map_size was [16,16], now [8,8]", 0) == 0);
 }
 
 TEST_CASE("an atlas with nothing to draw says why, in the binning's terms", "[pipeline][stages]") {
@@ -197,36 +197,41 @@ TEST_CASE("an atlas with nothing to draw says why, in the binning's terms", "[pi
   CHECK_FALSE(fs::exists(out / "atlas" / "atlas.png"));
 }
 
-namespace {
-// An objective whose value is NaN for every icon at the first attempt's final scoring (call
-// number `steps` of the first attempt), and the plain dot product otherwise.
-struct nan_first_attempt {
-  using role = actatlas::role::objective;
-  static constexpr std::string_view name = "nan_first_attempt";
-  struct options {};
-  std::shared_ptr<int> calls = std::make_shared<int>(0);
-  int nan_at = 0;
-  template <class Tensor>
-  Tensor operator()(const Tensor& h, const Tensor& v) const {
-    auto d = (h * v).sum(1);
-    return (*calls)++ == nan_at ? d * std::numeric_limits<float>::quiet_NaN() : d;
-  }
-};
-}  // namespace
-
-TEST_CASE("a NaN objective on the first attempt is replaced by a later attempt", "[pipeline][inversion]") {
-  // Review bug: `v > kept || attempt == 0` kept a first NaN forever (NaN > x and x > NaN are false).
+TEST_CASE("icons are keyed on the model's weights, not its file name", "[pipeline][stages]") {
+  // Review bug: the icon cache key's model part was the file name and the class count, so a
+  // model retrained and saved under the same name reused icons of the old weights.
+  pipeline<binning::multires_grid> p(binning::multires_grid({.base_grid = 2, .levels = 1, .min_count = 1}));
+  light(p);
+  std::vector<stage_report> heard;
+  p.on_stage() = [&](const stage_report& r) { heard.push_back(r); };
+  const fs::path out = images().dir / "weights";
   auto& model = small_model();
-  const auto directions = torch::randn({3, 16}, torch::TensorOptions().dtype(torch::kFloat32));
-  inversion::render_options o;
-  o.size = 24;
-  o.steps = 3;
-  o.attempts = 2;
-  nan_first_attempt objective;
-  objective.nan_at = 3;  // calls 0..2: the first attempt's steps; call 3: its final scoring
-  const auto icons = inversion::render_icons(model, "conv3", directions, objective, o);
-  for (std::size_t i = 0; i < 3; ++i) {
-    CHECK(icons.attempt[i] == 1);
-    CHECK_FALSE(std::isnan(icons.objective[i]));
+  const auto first = p.atlas(model, images().dir / "images", out);
+  REQUIRE(first.atlas.icons_rendered > 0);
+  const auto icon = out / "atlas" / "icons" / "2" / "0_0.png";
+  const std::string before = slurp(icon);
+
+  // One weight of the last layer changes (the layer the atlas maps does not): same
+  // collection, same layout, but the icons must be made again.
+  auto state = model.named_state();
+  torch::Tensor last;
+  for (auto& [name, t] : state)
+    if (name.find("fc") != std::string::npos || name.find("classifier") != std::string::npos || name.find("head") != std::string::npos)
+      last = t;
+  if (!last.defined()) last = state.back().second;
+  {
+    torch::NoGradGuard no_grad;
+    last.view(-1)[0].add_(1.0f);
   }
+  heard.clear();
+  const auto second = p.render(model, out / "run", out / "run" / "layout.npy", out / "atlas");
+  {
+    torch::NoGradGuard no_grad;
+    last.view(-1)[0].sub_(1.0f);
+  }
+  REQUIRE(heard.size() == 1);
+  CHECK_FALSE(heard[0].reused);
+  CHECK(heard[0].why.rfind("model was", 0) == 0);
+  CHECK(second.icons_rendered == first.atlas.icons_rendered);
+  CHECK(second.icons_reused == 0);
 }

@@ -17,6 +17,7 @@
 #include "../filter/rank.hpp"
 #include "../layout/normalise.hpp"
 #include "../metric.hpp"
+#include "../objective/cossim_dot.hpp"
 #include "../neighbors/knn.hpp"
 #include "../reducer/comparison.hpp"
 #include "../reducer/tsne.hpp"
@@ -57,14 +58,15 @@ inline void to_json(nlohmann::json& j, const umap::options& o) {
        {"epochs", o.epochs}, {"learning_rate", o.learning_rate}, {"repulsion_strength", o.repulsion_strength},
        {"negative_sample_rate", o.negative_sample_rate}, {"local_connectivity", o.local_connectivity},
        {"set_op_mix_ratio", o.set_op_mix_ratio}, {"init", o.init}, {"a", o.a}, {"b", o.b}, {"seed", o.seed},
-       {"knn", o.knn}};
+       {"knn", o.knn}, {"pca_dims", o.pca_dims}};
 }
 
 inline void to_json(nlohmann::json& j, const tsne::options& o) {
   j = {{"perplexity", o.perplexity}, {"learning_rate", o.learning_rate}, {"early_exaggeration", o.early_exaggeration},
        {"exaggeration_iterations", o.exaggeration_iterations}, {"iterations", o.iterations}, {"momentum", o.momentum},
        {"final_momentum", o.final_momentum}, {"min_gain", o.min_gain}, {"gradient", o.gradient}, {"theta", o.theta},
-       {"fft_from", o.fft_from}, {"metric", o.metric}, {"neighbors", o.neighbors}, {"knn", o.knn}, {"seed", o.seed}};
+       {"fft_from", o.fft_from}, {"metric", o.metric}, {"neighbors", o.neighbors}, {"knn", o.knn}, {"seed", o.seed},
+       {"pca_dims", o.pca_dims}};
 }
 inline void to_json(nlohmann::json& j, const comparison::options& o) {
   j = {{"class_a", o.class_a}, {"class_b", o.class_b}, {"vertical", o.vertical}};
@@ -81,6 +83,10 @@ inline void to_json(nlohmann::json& j, const class_pair::options& o) {
   j = {{"class_a", o.class_a}, {"class_b", o.class_b}, {"top_n", o.top_n}};
 }
 }  // namespace filter
+
+namespace objective {
+inline void to_json(nlohmann::json& j, const cossim_dot_options& o) { j = {{"cos_floor", o.cos_floor}}; }
+}  // namespace objective
 
 namespace binning {
 inline void to_json(nlohmann::json& j, const grid::options& o) {

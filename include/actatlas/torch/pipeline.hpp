@@ -11,6 +11,7 @@
 #include "../pipeline.hpp"
 #include "classifier.hpp"
 #include "collect.hpp"
+#include "model_fingerprint.hpp"
 #include "render_atlas.hpp"
 
 namespace actatlas {
@@ -40,14 +41,17 @@ render_result pipeline<Policies...>::render(classifier& model, const std::filesy
   const matrix y = io::read_npy<float, 2>(layout);
   if (y.shape(1) != 2) throw input_error(layout.string(), "must have 2 columns to be binned, has " + std::to_string(y.shape(1)));
   const auto samples = detail::record_samples(layout_record, y.shape(0));
-  if (!layout_record && y.shape(0) != collection["result"].value("samples", std::size_t{0}))
-    throw input_error(layout.string(), "has " + std::to_string(y.shape(0)) + " rows but the collection in " + run.string() +
-                                           " has " + collection["result"].value("samples", nlohmann::json(0)).dump() +
-                                           "; lay it out again");
 
-  // The icon cache key's model part: the collection's model name and its class count.
-  const std::string model_id =
-      collection.value("model", std::string("model")) + "/" + std::to_string(model.info().class_names.size());
+  // The icon cache key's model part: the weights' content, so that a model retrained and
+  // saved under the same name never reuses stale icons; a model that cannot list its
+  // weights falls back to the collection's model name and class count.
+  std::string model_id = model_fingerprint(model);
+  if (model_id.empty())
+    model_id = collection.value("model", std::string("model")) + "/" + std::to_string(model.info().class_names.size());
+  const std::size_t collected = collection.value("result", nlohmann::json::object()).value("samples", std::size_t{0});
+  if (!layout_record && y.shape(0) != collected)
+    throw input_error(layout.string(), "has " + std::to_string(y.shape(0)) + " rows but the collection in " + run.string() +
+                                           " has " + std::to_string(collected) + "; lay it out again");
   nlohmann::json wanted{{"stage", "render"}, {"format", 1},
                         {"binning", describe_policy(binning_)}, {"objective", describe_policy(objective_)},
                         {"normalisation", normalise_},
