@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "../detail/known_keys.hpp"
 #include "../error.hpp"
 
 namespace actatlas::experiments {
@@ -23,22 +24,6 @@ inline std::string lowercase(std::string_view s) {
   std::string out(s);
   for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
-}
-
-//! Levenshtein distance (insert, delete, substitute), case-folded by the caller.
-inline std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
 }
 
 }  // namespace detail
@@ -52,7 +37,7 @@ inline std::vector<std::string> close_class_names(std::string_view text, const s
   for (std::size_t i = 0; i < names.size(); ++i) {
     const std::string n = detail::lowercase(names[i]);
     const bool contains = !t.empty() && (n.find(t) != std::string::npos || t.find(n) != std::string::npos);
-    scored.emplace_back(contains ? 0 : 1 + detail::edit_distance(t, n), i);
+    scored.emplace_back(contains ? 0 : 1 + actatlas::detail::levenshtein(t, n), i);
   }
   std::stable_sort(scored.begin(), scored.end(), [](auto a, auto b) { return a.first < b.first; });
   std::vector<std::string> out;

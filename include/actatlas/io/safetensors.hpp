@@ -126,7 +126,10 @@ T load_le(const unsigned char* p) {
 
 inline std::string shape_string(const std::vector<std::int64_t>& shape) {
   std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ", ";  // two appends: see demo_model.hpp's shape_text (a GCC 12 false positive)
+    s += std::to_string(shape[i]);
+  }
   return s + "]";
 }
 

@@ -154,7 +154,12 @@ class demo_model : public classifier {
  private:
   static std::string shape_text(const torch::Tensor& x) {
     std::string s = "[";
-    for (std::int64_t d = 0; d < x.dim(); ++d) s += (d ? "," : "") + std::to_string(x.size(d));
+    for (std::int64_t d = 0; d < x.dim(); ++d) {
+      // Two appends, not `(d ? "," : "") + …`: GCC 12 warns (-Wstringop-overflow, a false
+      // positive) on operator+(const char*, string&&) inlined here.
+      if (d) s += ',';
+      s += std::to_string(x.size(d));
+    }
     return s + "]";
   }
   std::size_t layer_index(const std::string& name) const {
