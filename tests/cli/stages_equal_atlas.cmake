@@ -10,7 +10,8 @@ file(MAKE_DIRECTORY "${WORK}")
 set(collect_flags --layer conv2 --samples 160 --batch 32)
 set(layout_flags --neighbors 8 --epochs 50)
 set(render_flags --grid 3 --levels 2 --min-count 2 --steps 4 --attempts 1 --icon-size 16 --cell-px 16 --icon-batch 64)
-set(common --model "${MODEL}" --seed 7 --quiet)
+# No --seed: the stages must share the defaults too (`layout` once defaulted to 42, `atlas` to 0).
+set(common --model "${MODEL}" --quiet)
 
 function(run_actatlas)
   execute_process(COMMAND "${ACTATLAS}" ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -21,8 +22,8 @@ function(run_actatlas)
 endfunction()
 
 run_actatlas(atlas ${common} --images "${IMAGES}" --out "${WORK}/one" ${collect_flags} ${layout_flags} ${render_flags})
-run_actatlas(collect --model "${MODEL}" --seed 7 --quiet --images "${IMAGES}" --out "${WORK}/three/run" ${collect_flags})
-run_actatlas(layout --seed 7 --quiet --in "${WORK}/three/run/activations.npy" --out "${WORK}/three/run/layout.npy" ${layout_flags})
+run_actatlas(collect --model "${MODEL}" --quiet --images "${IMAGES}" --out "${WORK}/three/run" ${collect_flags})
+run_actatlas(layout --quiet --in "${WORK}/three/run/activations.npy" --out "${WORK}/three/run/layout.npy" ${layout_flags})
 run_actatlas(render ${common} --run "${WORK}/three/run" --out "${WORK}/three/atlas" ${render_flags})
 
 foreach(grid 3 6)
