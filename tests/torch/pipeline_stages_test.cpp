@@ -167,12 +167,13 @@ TEST_CASE("collect, lay_out and render one by one give the files of atlas(); rec
   // A layout option: layout and render rerun, collection is reused.
   heard.clear();
   auto other = bigger;
-  other.reducer() = reducer::tsne({.iterations = 250, .seed = 5});
+  // (Not the seed: t-SNE starts from the PCA of the data, so its seed changes nothing here.)
+  other.reducer() = reducer::tsne({.iterations = 300, .seed = 4});
   other.atlas(small_model(), images().dir / "images", one);
   REQUIRE(heard.size() == 3);
   CHECK(heard[0].reused);
   CHECK_FALSE(heard[1].reused);
-  CHECK(heard[1].why == "reducer.options.seed was 4, now 5");
+  CHECK(heard[1].why == "reducer.options.iterations was 250, now 300");
   CHECK_FALSE(heard[2].reused);
   CHECK(heard[2].why.rfind("inputs.layout was", 0) == 0);
 
