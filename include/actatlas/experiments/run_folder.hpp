@@ -1,11 +1,8 @@
 /// @file experiments/run_folder.hpp
-/// The experiments build their atlases from run folders, the same files `actatlas collect`
-/// and `actatlas layout` write (docs/output-format.md): activations.npy, attributions.npy,
-/// provenance.csv, collection.json and layout.npy. A class atlas, a comparison or one of
-/// two aligned atlases writes the samples it kept and its layout as a run folder of its
-/// own, so that `actatlas render --run` can re-render it (other grid, other icons) without
-/// redoing the filter, the reducer or the collection, and so that the renderer is one and
-/// the same for every atlas.
+/// An experiment that collects by itself (the aligned atlas's paired collection of two
+/// layers) writes each layer's samples and layout as a run folder, the same files
+/// `actatlas collect` and `actatlas layout` write (docs/output-format.md), so that the
+/// pipeline's render stage, and `actatlas render --run` later, draw it like any atlas.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -30,51 +27,6 @@ struct run_data {
   std::vector<std::string> provenance;  //!< N lines of provenance.csv, verbatim (image,x,y)
   nlohmann::json collection;            //!< collection.json
 };
-
-//! The lines of provenance.csv after its header, verbatim.
-inline std::vector<std::string> read_provenance_lines(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw input_error(path.string(), "cannot open (no such file, or not readable)");
-  std::string line;
-  std::getline(in, line);
-  if (line.rfind("image,x,y", 0) != 0) throw input_error(path.string(), "not a provenance file (header must be image,x,y)");
-  std::vector<std::string> lines;
-  while (std::getline(in, line))
-    if (!line.empty()) lines.push_back(line);
-  return lines;
-}
-
-//! Reads a finished collection folder (attributions are required: every experiment filters
-//! or labels by them).
-inline run_data read_run(const std::filesystem::path& run) {
-  run_data r;
-  const auto json_path = run / "collection.json";
-  std::ifstream in(json_path);
-  if (!in) throw input_error(json_path.string(), "cannot open: is " + run.string() + " a collection folder?");
-  r.collection = nlohmann::json::parse(in, nullptr, false);
-  if (r.collection.is_discarded()) throw input_error(json_path.string(), "not valid JSON");
-  if (!r.collection.value("complete", false))
-    throw input_error(json_path.string(), "the collection is not finished; run `actatlas collect` again to resume it");
-  if (!std::filesystem::exists(run / "attributions.npy"))
-    throw input_error((run / "attributions.npy").string(), "missing: the experiments need attributions (collect without --no-attribution)");
-  r.activations = io::read_npy<float, 2>(run / "activations.npy");
-  r.attributions = io::read_npy<float, 2>(run / "attributions.npy");
-  r.provenance = read_provenance_lines(run / "provenance.csv");
-  const std::size_t n = r.activations.shape(0);
-  if (r.attributions.shape(0) != n) throw input_error((run / "attributions.npy").string(), "row count differs from activations.npy");
-  if (r.provenance.size() != n) throw input_error((run / "provenance.csv").string(), "row count differs from activations.npy");
-  return r;
-}
-
-//! The samples `rows` of `r`, as a run of their own.
-inline run_data subset(const run_data& r, const std::vector<std::uint32_t>& rows) {
-  run_data out;
-  out.activations = gather_rows(r.activations, rows);
-  out.attributions = gather_rows(r.attributions, rows);
-  for (auto i : rows) out.provenance.push_back(r.provenance.at(i));
-  out.collection = r.collection;
-  return out;
-}
 
 //! Writes `r` and its `layout` (N×2) as a finished run folder `dir`; `about` is recorded in
 //! collection.json under "experiment" (what was kept, from where, how it was laid out).
