@@ -2,11 +2,23 @@
 /// Images on disk to model inputs, on the CPU and without LibTorch:
 ///
 /// - `list_images(folder)`: every JPEG, PNG and BMP below `folder`, recursively, sorted by
-///   their path relative to `folder` (byte order), so a run is the same on every machine;
+///   their path relative to `folder` (byte order), so a run is the same on every machine.
+///   GIF and WebP files are listed too, so that they are reported as skipped (with the
+///   reason) instead of vanishing without a word;
 /// - `load_image(path, H, W)`: decoded with stb_image, grey or alpha made RGB (alpha is
 ///   dropped, as PIL's `convert("RGB")` does), scaled so that it covers H×W and centre-cropped,
 ///   as planar float32 RGB in [0,1] (3×H×W). A file stb cannot decode is an
 ///   `image_failure`, never a crash.
+///
+/// What is decoded: 8- and 16-bit PNG of every colour type (grey, grey+alpha, palette, RGB,
+/// RGBA; interlaced or not; 16-bit is reduced to 8), baseline and progressive JPEG, BMP.
+/// A JPEG's EXIF orientation is NOT applied: the pixels are taken as stored, as PIL's
+/// `Image.open` and torchvision's ImageFolder do, so an atlas sees what a model trained
+/// with those tools saw. GIF and WebP are skipped with the reason.
+///
+/// Decompression bombs: the header's declared size is read first (stbi_info) and an image
+/// of more than `max_image_pixels()` pixels (default 64 megapixels, e.g. 8192×8192; the
+/// program's `--max-image-pixels`) is skipped before any pixel buffer is allocated.
 ///
 /// Resampling: shrinking averages every source pixel a target pixel covers, weighted by
 /// the covered fraction (area-correct, no aliasing of the photo's fine texture);
@@ -14,9 +26,12 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <cstdio>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <system_error>
@@ -28,11 +43,34 @@
 
 namespace actatlas::io {
 
-//! True for the extensions the image reader takes (.jpg .jpeg .png .bmp, any case).
-inline bool has_image_extension(const std::filesystem::path& path) {
+namespace detail {
+inline std::string lower_extension(const std::filesystem::path& path) {
   std::string ext = path.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ext;
+}
+}  // namespace detail
+
+//! True for the extensions the image reader decodes (.jpg .jpeg .png .bmp, any case).
+inline bool has_image_extension(const std::filesystem::path& path) {
+  const auto ext = detail::lower_extension(path);
   return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp";
+}
+
+//! True for image files people put in folders that we do not decode (.gif .webp): listed
+//! by list_images so that each is reported as skipped, with the reason.
+inline bool has_unsupported_image_extension(const std::filesystem::path& path) {
+  const auto ext = detail::lower_extension(path);
+  return ext == ".gif" || ext == ".webp";
+}
+
+//! The largest image, in pixels (width × height as the file's header declares them), that
+//! load_image and read_image decode; larger ones are refused before decoding. Process-wide,
+//! set once at start-up (the program's --max-image-pixels). Default 64 megapixels: an
+//! 8192×8192 photo, a 192 MB RGB buffer per decoding thread.
+inline std::atomic<std::uint64_t>& max_image_pixels() {
+  static std::atomic<std::uint64_t> limit{std::uint64_t{1} << 26};
+  return limit;
 }
 
 //! Every image file below `folder`, recursively, sorted by relative path. A missing or
@@ -47,7 +85,8 @@ inline std::vector<std::filesystem::path> list_images(const std::filesystem::pat
   for (; it != end; it.increment(ec)) {
     if (ec) throw input_error(folder.string(), "cannot read the folder: " + ec.message());
     std::error_code type_ec;
-    if (!it->is_regular_file(type_ec) || !has_image_extension(it->path())) continue;
+    if (!it->is_regular_file(type_ec)) continue;
+    if (!has_image_extension(it->path()) && !has_unsupported_image_extension(it->path())) continue;
     found.emplace_back(fs::relative(it->path(), folder, type_ec).generic_string(), it->path());
   }
   std::sort(found.begin(), found.end());
@@ -169,15 +208,54 @@ inline image_planes resize_and_crop(const std::uint8_t* rgb, int height, int wid
   return out;
 }
 
+namespace detail {
+
+//! Why the file at `path` will not be decoded, judged from its first bytes and its header
+//! alone (nothing is decoded, no pixel buffer allocated); "" when it may be. The reasons
+//! are for people: they say what the file is and what to do.
+inline std::string undecodable_reason(const std::filesystem::path& path, std::uint64_t max_pixels) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return "cannot open (no such file, or not readable)";
+  unsigned char magic[12] = {};
+  const std::size_t got = std::fread(magic, 1, sizeof magic, f);
+  std::string reason;
+  if (got >= 6 && std::memcmp(magic, "GIF8", 4) == 0) {
+    reason = "GIF is not supported (convert it to PNG or JPEG)";
+  } else if (got >= 12 && std::memcmp(magic, "RIFF", 4) == 0 && std::memcmp(magic + 8, "WEBP", 4) == 0) {
+    reason = "WebP is not supported (convert it to PNG or JPEG)";
+  } else {
+    std::rewind(f);
+    int w = 0, h = 0, channels = 0;
+    if (!stbi_info_from_file(f, &w, &h, &channels)) {
+      const char* why = stbi_failure_reason();
+      reason = std::string("cannot decode: ") + (why ? why : "unknown format");
+    } else if (w <= 0 || h <= 0) {
+      reason = "empty image";
+    } else if (static_cast<std::uint64_t>(w) * static_cast<std::uint64_t>(h) > max_pixels) {
+      reason = "declares " + std::to_string(w) + "×" + std::to_string(h) + " pixels, more than the limit of " +
+               std::to_string(max_pixels) + " (--max-image-pixels)";
+    } else if (has_unsupported_image_extension(path)) {
+      reason = "GIF and WebP files are not supported (convert it to PNG or JPEG)";
+    }
+  }
+  std::fclose(f);
+  return reason;
+}
+
+}  // namespace detail
+
 //! Decodes `path` and brings it to `out_h`×`out_w` (see the file comment). On failure
-//! returns an image_failure with stb's reason; never throws for a bad image.
-inline std::variant<image_planes, image_failure> load_image(const std::filesystem::path& path, int out_h, int out_w) {
+//! returns an image_failure with the reason (the header's, or stb's); never throws for a
+//! bad image. Images of more than `max_pixels` pixels are refused before decoding.
+inline std::variant<image_planes, image_failure> load_image(const std::filesystem::path& path, int out_h, int out_w,
+                                                            std::uint64_t max_pixels = max_image_pixels()) {
+  if (auto why = detail::undecodable_reason(path, max_pixels); !why.empty()) return image_failure{path, std::move(why)};
   int w = 0, h = 0, channels = 0;
   // Asking for 3 components makes stb turn grey into RGB and drop alpha.
   stbi_uc* data = stbi_load(path.c_str(), &w, &h, &channels, 3);
   if (!data) {
     const char* why = stbi_failure_reason();
-    return image_failure{path, why ? why : "cannot decode"};
+    return image_failure{path, std::string("cannot decode: ") + (why ? why : "unknown reason")};
   }
   if (w <= 0 || h <= 0) {
     stbi_image_free(data);

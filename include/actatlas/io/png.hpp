@@ -19,6 +19,7 @@
 #include "../detail/stb.hpp"
 #include "../error.hpp"
 #include "atomic_file.hpp"
+#include "image_folder.hpp"
 
 namespace actatlas::io {
 
@@ -56,10 +57,14 @@ inline void write_png(const std::filesystem::path& path, const image_u8& image) 
 
 //! Reads any image stb_image understands (PNG, JPEG, BMP, ...) as 8-bit pixels with
 //! `channels` channels (1, 3 or 4; converted as needed). Throws input_error naming `path`
-//! with stb's reason when the file is missing or not a readable image.
-inline image_u8 read_image(const std::filesystem::path& path, int channels = 3) {
+//! with the reason when the file is missing, not a readable image, or declares more than
+//! `max_pixels` pixels (refused before decoding; see io/image_folder.hpp).
+inline image_u8 read_image(const std::filesystem::path& path, int channels = 3,
+                           std::uint64_t max_pixels = max_image_pixels()) {
   if (channels < 1 || channels > 4)
     throw input_error(path.string(), "cannot read with " + std::to_string(channels) + " channels");
+  if (auto why = detail::undecodable_reason(path, max_pixels); !why.empty())
+    throw input_error(path.string(), "cannot read image: " + why);
   int w = 0, h = 0, file_channels = 0;
   stbi_uc* data = stbi_load(path.string().c_str(), &w, &h, &file_channels, channels);
   if (!data) {
@@ -72,6 +77,9 @@ inline image_u8 read_image(const std::filesystem::path& path, int channels = 3) 
 }
 
 //! Same as read_image; kept as the PNG-specific spelling.
-inline image_u8 read_png(const std::filesystem::path& path, int channels = 3) { return read_image(path, channels); }
+inline image_u8 read_png(const std::filesystem::path& path, int channels = 3,
+                         std::uint64_t max_pixels = max_image_pixels()) {
+  return read_image(path, channels, max_pixels);
+}
 
 }  // namespace actatlas::io

@@ -44,6 +44,7 @@
 #include "../io/atomic_file.hpp"
 #include "../io/image_folder.hpp"
 #include "../io/npy.hpp"
+#include "../io/provenance_csv.hpp"
 #include "../io/remove_tree.hpp"
 #include "../progress.hpp"
 #include "../stage_options.hpp"
@@ -84,16 +85,8 @@ inline std::uint64_t image_list_hash(const std::vector<std::filesystem::path>& f
   return h;
 }
 
-//! A CSV field (RFC 4180): quoted when it holds a comma, quote or line break.
-inline std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
+//! A CSV field (RFC 4180): io/provenance_csv.hpp, shared with the reader.
+using io::csv_field;
 
 //! The sampler's positions for a few visits, as a fingerprint: any sampler, any options,
 //! and a resumed run must pick the same positions as the interrupted one.

@@ -26,6 +26,7 @@
 #include "../io/image_folder.hpp"
 #include "../io/npy.hpp"
 #include "../io/png.hpp"
+#include "../io/provenance_csv.hpp"
 #include "../layout/normalise.hpp"
 #include "../progress.hpp"
 #include "../stage_options.hpp"
@@ -56,54 +57,12 @@ struct render_result {
 };
 
 //! One row of provenance.csv: the image a sample came from and its map position.
-struct provenance_row {
-  std::string image;
-  std::int32_t x = 0, y = 0;
-};
+using provenance_row = io::provenance_row;
 
 namespace detail {
 
-//! Parses provenance.csv (header `image,x,y`; the image field may be quoted with "").
-inline std::vector<provenance_row> read_provenance(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw input_error(path.string(), "cannot open (no such file, or not readable)");
-  std::string line;
-  std::getline(in, line);
-  if (line.rfind("image,x,y", 0) != 0) throw input_error(path.string(), "not a provenance file (header must be image,x,y)");
-  std::vector<provenance_row> rows;
-  std::size_t number = 1;
-  while (std::getline(in, line)) {
-    ++number;
-    if (line.empty()) continue;
-    provenance_row r;
-    std::size_t pos = 0;
-    if (line[0] == '"') {
-      for (pos = 1; pos < line.size(); ++pos) {
-        if (line[pos] == '"') {
-          if (pos + 1 < line.size() && line[pos + 1] == '"') {
-            r.image += '"';
-            ++pos;
-          } else {
-            ++pos;
-            break;
-          }
-        } else {
-          r.image += line[pos];
-        }
-      }
-    } else {
-      pos = line.find(',');
-      r.image = line.substr(0, pos);
-    }
-    int x = 0, y = 0;
-    if (pos >= line.size() || line[pos] != ',' || std::sscanf(line.c_str() + pos + 1, "%d,%d", &x, &y) != 2)
-      throw input_error(path.string(), "line " + std::to_string(number) + " is not image,x,y");
-    r.x = x;
-    r.y = y;
-    rows.push_back(std::move(r));
-  }
-  return rows;
-}
+//! Parses provenance.csv (io/provenance_csv.hpp: RFC 4180 quoting, names with line breaks).
+using io::read_provenance;
 
 //! A strip of up to `count` square patches (side `px`) around the sampled positions of a
 //! cell's first members. The crop spans two of the layer's cells in each direction of the
