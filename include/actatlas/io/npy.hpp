@@ -18,7 +18,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -56,6 +58,18 @@ struct npy_header {
 
   std::size_t count() const {
     return std::accumulate(shape.begin(), shape.end(), std::size_t{1}, std::multiplies<>());
+  }
+
+  //! The data's size in bytes for elements of `element_size` bytes, or nothing when it
+  //! does not fit in 64 bits (a forged shape must not wrap around to a small size that
+  //! happens to match the file, then allocate the unwrapped one).
+  std::optional<std::size_t> data_bytes(std::size_t element_size) const {
+    std::size_t bytes = element_size;
+    for (const auto d : shape) {
+      if (d != 0 && bytes > std::numeric_limits<std::size_t>::max() / d) return std::nullopt;
+      bytes *= d;
+    }
+    return bytes;
   }
 };
 
@@ -109,6 +123,8 @@ inline npy_header parse_npy_header(const char* bytes, std::size_t available, con
   bool in_number = false;
   for (char c : shape) {
     if (c >= '0' && c <= '9') {
+      if (value > (std::numeric_limits<std::size_t>::max() - 9) / 10)
+        throw input_error(where, "not a valid .npy file (a dimension of the shape is too large)");
       value = value * 10 + static_cast<std::size_t>(c - '0');
       in_number = true;
     } else if (c == ',') {
@@ -191,10 +207,14 @@ xt::xtensor<T, R> read_npy(const std::filesystem::path& path) {
   in.read(head.data(), static_cast<std::streamsize>(head.size()));
   const auto h = detail::parse_npy_header(head.data(), head.size(), where);
   detail::check_npy_header<T>(h, R, where);
-  const std::size_t bytes = h.count() * sizeof(T);
-  if (file_size < h.data_offset + bytes)
-    throw input_error(where, "truncated: header promises " + std::to_string(bytes) + " data bytes, file has " +
-                                 std::to_string(file_size - h.data_offset));
+  // Checked against the file's size before anything is allocated.
+  const auto promised = h.data_bytes(sizeof(T));
+  if (!promised || file_size < h.data_offset || file_size - h.data_offset < *promised)
+    throw input_error(where, "truncated: header promises " +
+                                 (promised ? std::to_string(*promised) : std::string("more than 2^64")) +
+                                 " data bytes, file has " +
+                                 std::to_string(file_size < h.data_offset ? 0 : file_size - h.data_offset));
+  const std::size_t bytes = *promised;
   if (file_size > h.data_offset + bytes) throw input_error(where, "trailing bytes after the array data");
   std::array<std::size_t, R> shape{};
   std::copy(h.shape.begin(), h.shape.end(), shape.begin());
@@ -244,9 +264,10 @@ class mapped_npy {
     try {
       const auto h = detail::parse_npy_header(base_, size_, where_);
       detail::check_npy_header<float>(h, 2, where_);
-      const std::size_t bytes = h.count() * sizeof(float);
-      if (size_ < h.data_offset + bytes) throw input_error(where_, "truncated: file is shorter than its header says");
-      if (size_ > h.data_offset + bytes) throw input_error(where_, "trailing bytes after the array data");
+      const auto bytes = h.data_bytes(sizeof(float));
+      if (!bytes || size_ - h.data_offset < *bytes)  // parse_npy_header checked data_offset <= size_
+        throw input_error(where_, "truncated: file is shorter than its header says");
+      if (size_ - h.data_offset > *bytes) throw input_error(where_, "trailing bytes after the array data");
       if (h.data_offset % alignof(float) != 0) throw input_error(where_, "misaligned data offset");
       view_ = matrix_cref(reinterpret_cast<const float*>(base_ + h.data_offset), h.shape[0], h.shape[1]);
       ::madvise(const_cast<char*>(base_), size_, MADV_SEQUENTIAL);
