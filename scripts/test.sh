@@ -5,7 +5,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-"$root/build"}
 
-"$root/scripts/setup.sh" browser
+# browser: the viewer's test; python: Debian's PyTorch + torchvision for the exporter's test.
+"$root/scripts/setup.sh" browser python
 
 jobs=$(nproc)
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DACTATLAS_BUILD_TESTS=ON

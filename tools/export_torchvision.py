@@ -4,7 +4,9 @@
 The file follows actatlas's model contract (docs/models.md):
   forward(x) takes float32 [B,3,H,W] RGB in [0,1], normalises it itself, and returns
   Dict[str, Tensor] with "logits" [B,C] and each exposed layer [B,D,h,w];
-  the archive carries actatlas.json (input size, class names, layers and channels).
+  the archive carries actatlas.json (input size, class names, layers and channels);
+  features(x, layers) returns only the asked layers and runs the network no further than
+  the deepest of them (feature inversion calls it at every step).
 
 Example (the MobileNetV2 of ../shared/realdata, whose input is mean 0.5, std 0.5):
   python3 tools/export_torchvision.py --model mobilenet_v2 \
@@ -16,6 +18,7 @@ Needs PyTorch and torchvision (>= 0.11, for create_feature_extractor).
 import argparse
 import json
 import sys
+from typing import Dict, List
 
 import torch
 import torchvision
@@ -23,11 +26,17 @@ from torchvision.models.feature_extraction import create_feature_extractor, get_
 
 
 class Normalised(torch.nn.Module):
-    """[0,1] RGB in, the extractor's dictionary out, with "logits" as the last node's output."""
+    """[0,1] RGB in, the extractor's dictionary out, with "logits" as the last node's output.
 
-    def __init__(self, extractor, mean, std, logits_node: str):
+    `cuts[i]` is an extractor of the exposed layers order[0..i] only: tracing prunes every
+    node those do not need, so it stops at order[i]. The cuts share the model's parameters
+    (one copy in the file)."""
+
+    def __init__(self, extractor, cuts, order: List[str], mean, std, logits_node: str):
         super().__init__()
         self.extractor = extractor
+        self.cuts = torch.nn.ModuleDict({"upto_%d" % i: c for i, c in enumerate(cuts)})
+        self.order = order
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
         self.logits_node = logits_node
@@ -39,6 +48,37 @@ class Normalised(torch.nn.Module):
             if k != self.logits_node:
                 result[k] = v
         return result
+
+    @torch.jit.export
+    def features(self, x: torch.Tensor, layers: List[str]) -> Dict[str, torch.Tensor]:
+        deepest = -1
+        for name in layers:
+            found = -1
+            for i in range(len(self.order)):
+                if self.order[i] == name:
+                    found = i
+            if found < 0:
+                raise RuntimeError("no exposed layer named " + name)
+            deepest = max(deepest, found)
+        result: Dict[str, torch.Tensor] = {}
+        if deepest < 0:
+            return result
+        key = "upto_" + str(deepest)
+        x = (x - self.mean) / self.std
+        for k, cut in self.cuts.items():
+            if k == key:
+                out = cut(x)
+                for name in layers:
+                    result[name] = out[name]
+        return result
+
+
+def graph_order(layers, nodes):
+    """The exposed layers sorted by where their output is made in the graph (a module's name
+    stands for its last node)."""
+    def position(layer):
+        return max(i for i, n in enumerate(nodes) if n == layer or n.startswith(layer + "."))
+    return sorted(dict.fromkeys(layers), key=position)
 
 
 def main(argv=None):
@@ -81,7 +121,9 @@ def main(argv=None):
         p.error("unknown layer(s) %s; see --list-layers" % ", ".join(unknown))
     logits_node = nodes[-1]
     extractor = create_feature_extractor(model, return_nodes={n: n for n in args.layers + [logits_node]})
-    wrapped = Normalised(extractor, args.mean, args.std, logits_node).eval()
+    order = graph_order(args.layers, nodes)
+    cuts = [create_feature_extractor(model, return_nodes={n: n for n in order[: i + 1]}) for i in range(len(order))]
+    wrapped = Normalised(extractor, cuts, order, args.mean, args.std, logits_node).eval()
 
     h = args.input_size[0]
     w = args.input_size[1] if len(args.input_size) > 1 else h

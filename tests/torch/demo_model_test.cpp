@@ -182,3 +182,23 @@ TEST_CASE("the demo model checks its input and names the layers it has", "[demo-
   CHECK(input.grad().abs().sum().item<float>() > 0);
   CHECK(model->device() == torch::Device(torch::kCPU));
 }
+
+TEST_CASE("the demo model's features() stops at the deepest asked layer and matches forward()", "[demo-model]") {
+  auto model = actatlas::train_demo_model(tiny_budget());
+  torch::NoGradGuard no_grad;
+  const auto x = torch::rand({3, 3, 64, 64});
+  const auto full = model->forward(x, {"conv2", "conv3"});
+  const auto early = model->features(x, {"conv3", "conv2"});
+  CHECK(early.size() == 2);
+  CHECK(early.count("logits") == 0);
+  CHECK(torch::equal(early.at("conv2"), full.at("conv2")));
+  CHECK(torch::equal(early.at("conv3"), full.at("conv3")));
+  CHECK(model->features(x, {}).empty());
+  // A 1×1 image goes through conv1 but not through the 2×2 max-pool before conv2: only a
+  // pass that really stops after conv1 returns it.
+  const auto pixel = torch::rand({2, 3, 1, 1});
+  const auto width = model->info().layers[0].channels;
+  CHECK(model->features(pixel, {"conv1"}).at("conv1").sizes() == torch::IntArrayRef({2, width, 1, 1}));
+  CHECK_THROWS(model->forward(pixel, {"conv1"}));
+  CHECK_THROWS_WITH(model->features(x, {"conv9"}), Catch::Contains("conv4"));
+}

@@ -49,7 +49,14 @@ inline fs::path scratch(const std::string& name) {
 //! "block2" [6,8,8] → head: conv(6→5) tanh, maxpool 2, spatial mean, linear → 7 logits.
 //! The head is non-linear in block2 (tanh, max-pool), so attribution is not trivially linear.
 //! `head(h)` is exposed separately so tests can perturb block2 and take finite differences.
-inline torch::jit::Module tiny_net(std::uint64_t seed = 1) {
+//! How TinyNet's optional `features` method (torchscript_model.hpp) behaves.
+enum class tiny_features {
+  none,   //!< no such method: an archive exported before it existed
+  exact,  //!< stops after the deepest asked layer, same values as forward
+  wrong,  //!< returns block1 doubled: must be refused at load
+};
+
+inline torch::jit::Module tiny_net(std::uint64_t seed = 1, tiny_features features = tiny_features::none) {
   torch::manual_seed(seed);
   torch::jit::Module m("TinyNet");
   m.register_parameter("w1", torch::randn({4, 3, 3, 3}) * 0.5, false);
@@ -73,6 +80,19 @@ def forward(self, x: Tensor) -> Dict[str, Tensor]:
     h = torch.tanh(torch.conv2d(z, self.w2, self.b2, [1, 1], [1, 1]))
     return {"logits": self.head(h), "block1": y, "block2": h}
 )JIT");
+  if (features != tiny_features::none) {
+    m.define(std::string(R"JIT(
+def features(self, x: Tensor, layers: List[str]) -> Dict[str, Tensor]:
+    out: Dict[str, Tensor] = {}
+    y = torch.relu(torch.conv2d((x - 0.5) / 0.25, self.w1, self.b1, [1, 1], [1, 1]))
+    if "block1" in layers:
+        out["block1"] = y * )JIT") + (features == tiny_features::wrong ? "2.0" : "1.0") + R"JIT(
+    if "block2" in layers:
+        z = torch.max_pool2d(y, [2, 2])
+        out["block2"] = torch.tanh(torch.conv2d(z, self.w2, self.b2, [1, 1], [1, 1]))
+    return out
+)JIT");
+  }
   m.eval();
   return m;
 }
@@ -82,10 +102,11 @@ inline const char* tiny_net_metadata =
         "layers": [{"name": "block1", "channels": 4}, {"name": "block2", "channels": 6}]})";
 
 //! Saves TinyNet with (or without) its metadata.
-inline fs::path save_tiny_net(const fs::path& path, std::uint64_t seed = 1, const char* metadata = tiny_net_metadata) {
+inline fs::path save_tiny_net(const fs::path& path, std::uint64_t seed = 1, const char* metadata = tiny_net_metadata,
+                              tiny_features features = tiny_features::none) {
   torch::jit::ExtraFilesMap extra;
   if (metadata) extra["actatlas.json"] = metadata;
-  tiny_net(seed).save(path.string(), extra);
+  tiny_net(seed, features).save(path.string(), extra);
   return path;
 }
 

@@ -51,6 +51,49 @@ TEST_CASE("torchscript: an unknown layer lists the layers there are", "[torchscr
                       Contains("no layer 'mixed4d'") && Contains("block1, block2"));
 }
 
+TEST_CASE("torchscript: features() runs the archive's early-stopping method, checked against forward at load",
+          "[torchscript]") {
+  const auto dir = fixtures::scratch("torchscript-features");
+  torch::manual_seed(4);
+  const auto x = torch::rand({2, 3, 16, 16});
+  // A 1×1 image passes block1 but not the 2×2 max-pool after it: only a pass that stops
+  // after block1 returns it.
+  const auto pixel = torch::rand({2, 3, 1, 1});
+  torch::NoGradGuard no_grad;
+
+  SECTION("a file with the method: features() stops early, same values as forward") {
+    auto model = actatlas::load_model(
+        fixtures::save_tiny_net(dir / "early.pt", 5, fixtures::tiny_net_metadata, fixtures::tiny_features::exact),
+        torch::kCPU);
+    auto& ts = dynamic_cast<actatlas::torchscript_model&>(*model);
+    CHECK(ts.stops_at_layer());
+    const auto full = model->forward(x, {"block1", "block2"});
+    const auto early = model->features(x, {"block2", "block1"});
+    CHECK(early.size() == 2);
+    CHECK(early.count("logits") == 0);
+    CHECK(torch::allclose(early.at("block2"), full.at("block2"), 1e-6, 1e-7));
+    CHECK(torch::allclose(early.at("block1"), full.at("block1"), 1e-6, 1e-7));
+    CHECK(model->features(pixel, {"block1"}).at("block1").sizes() == torch::IntArrayRef({2, 4, 1, 1}));
+    CHECK_THROWS_WITH(model->features(x, {"mixed4d"}), Contains("block1, block2"));
+  }
+  SECTION("a file without it (exported before it existed): forward without the logits") {
+    auto model = actatlas::load_model(fixtures::save_tiny_net(dir / "old.pt", 5), torch::kCPU);
+    CHECK_FALSE(dynamic_cast<actatlas::torchscript_model&>(*model).stops_at_layer());
+    const auto early = model->features(x, {"block2"});
+    CHECK(early.size() == 1);
+    CHECK(torch::equal(early.at("block2"), model->forward(x, {"block2"}).at("block2")));
+    // The whole network ran; the interpreter's error comes out as one line naming the file.
+    CHECK_THROWS_WITH(model->features(pixel, {"block1"}),
+                      Contains("old.pt: forward failed: RuntimeError: Given input size") && !Contains("\n"));
+  }
+  SECTION("a method that disagrees with forward is refused at load, naming the file and the layer") {
+    const auto path =
+        fixtures::save_tiny_net(dir / "wrong.pt", 5, fixtures::tiny_net_metadata, fixtures::tiny_features::wrong);
+    REQUIRE_THROWS_WITH(actatlas::load_model(path, torch::kCPU),
+                        Contains("wrong.pt") && Contains("block1") && Contains("differs from forward"));
+  }
+}
+
 TEST_CASE("torchscript: bad files are input errors naming the file", "[torchscript]") {
   const auto dir = fixtures::scratch("torchscript-bad");
   SECTION("missing") {

@@ -46,6 +46,17 @@ class classifier {
   //! message lists the layers there are.
   virtual layer_outputs forward(const torch::Tensor& x, const std::vector<std::string>& layers) = 0;
 
+  //! Only the asked-for layers, without "logits": the pass may stop after the deepest of
+  //! them, since nothing later can change them. Feature inversion runs this at every step,
+  //! so a model that stops early makes icons cheaper (the demo CNN, InceptionV1 and
+  //! TorchScript files with a `features` method do; docs/models.md). The default runs
+  //! forward() and drops the logits: right for any model, at the full network's cost.
+  virtual layer_outputs features(const torch::Tensor& x, const std::vector<std::string>& layers) {
+    auto out = forward(x, layers);
+    out.erase("logits");
+    return out;
+  }
+
   //! Moves the weights.
   virtual void to(torch::Device device) = 0;
   virtual torch::Device device() const = 0;

@@ -94,13 +94,19 @@ struct demo_cnn_impl : torch::nn::Module {
 
   //! Logits, and each block's output whose index is set in `keep` (nullptr: none).
   torch::Tensor forward(torch::Tensor x, std::array<torch::Tensor, 4>* keep = nullptr) {
+    return fc->forward(blocks(std::move(x), 4, keep).mean({2, 3}));
+  }
+
+  //! The first `count` blocks only (no classifier head): block count − 1's output, and each
+  //! block's output in `keep` as forward() does.
+  torch::Tensor blocks(torch::Tensor x, std::size_t count, std::array<torch::Tensor, 4>* keep = nullptr) {
     x = (x - 0.5) / 0.25;
-    for (std::size_t i = 0; i < 4; ++i) {
+    for (std::size_t i = 0; i < count; ++i) {
       if (i > 0) x = torch::max_pool2d(x, 2);
       x = torch::relu(norms[i]->forward(convs[i]->forward(x)));
       if (keep) (*keep)[i] = x;
     }
-    return fc->forward(x.mean({2, 3}));
+    return x;
   }
 
   std::array<torch::nn::Conv2d, 4> convs{nullptr, nullptr, nullptr, nullptr};
@@ -123,8 +129,7 @@ class demo_model : public classifier {
   const model_info& info() const override { return info_; }
 
   layer_outputs forward(const torch::Tensor& x, const std::vector<std::string>& layers) override {
-    if (x.dim() != 4 || x.size(1) != 3)
-      throw input_error("demo model input", "expected a [B,3,H,W] tensor, got " + shape_text(x));
+    check_input(x);
     std::array<bool, 4> wanted{};
     for (const auto& name : layers) wanted[layer_index(name)] = true;
     std::array<torch::Tensor, 4> kept;
@@ -132,6 +137,19 @@ class demo_model : public classifier {
     out["logits"] = net_->forward(x.to(torch::kFloat32), &kept);
     for (std::size_t i = 0; i < 4; ++i)
       if (wanted[i]) out[info_.layers[i].name] = kept[i];
+    return out;
+  }
+
+  //! The blocks up to the deepest asked-for layer; the head is never run.
+  layer_outputs features(const torch::Tensor& x, const std::vector<std::string>& layers) override {
+    check_input(x);
+    std::size_t count = 0;
+    for (const auto& name : layers) count = std::max(count, layer_index(name) + 1);
+    std::array<torch::Tensor, 4> kept;
+    layer_outputs out;
+    if (count == 0) return out;
+    net_->blocks(x.to(torch::kFloat32), count, &kept);
+    for (const auto& name : layers) out[name] = kept[layer_index(name)];
     return out;
   }
 
@@ -161,6 +179,10 @@ class demo_model : public classifier {
       s += std::to_string(x.size(d));
     }
     return s + "]";
+  }
+  static void check_input(const torch::Tensor& x) {
+    if (x.dim() != 4 || x.size(1) != 3)
+      throw input_error("demo model input", "expected a [B,3,H,W] tensor, got " + shape_text(x));
   }
   std::size_t layer_index(const std::string& name) const {
     for (std::size_t i = 0; i < info_.layers.size(); ++i)

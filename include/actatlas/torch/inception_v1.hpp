@@ -242,7 +242,7 @@ class inception_v1 final : public classifier {
 
   //! Only the asked-for layers (no "logits"): the pass stops after the deepest of them,
   //! e.g. asking for mixed3b runs 9 of the 20 stages.
-  layer_outputs features(const torch::Tensor& x, const std::vector<std::string>& layers) {
+  layer_outputs features(const torch::Tensor& x, const std::vector<std::string>& layers) override {
     return run(x, layers, /*with_logits=*/false);
   }
 

@@ -9,6 +9,11 @@
 ///   A key the loader does not know is an error naming the closest known one (a misspelt
 ///   "classes" would otherwise leave the atlas labelled by class indices).
 ///
+/// - optionally, a method `features(x, layers: List[str]) -> Dict[str, Tensor]` that returns
+///   only the asked layers and runs the network no further than the deepest of them.
+///   Feature inversion calls it at every step (classifier::features); a file without it
+///   (exported before the method existed) works, at the cost of the whole network per step.
+///
 /// `tools/export_torchvision.py` writes such files from torchvision models. Loading runs
 /// one probe forward pass on a blank image, so a file that breaks the contract is refused
 /// at load time with a message naming the file, not halfway through a collection.
@@ -136,6 +141,17 @@ class torchscript_model final : public classifier {
     return out;
   }
 
+  //! The archive's `features` method when it has one (it stops at the deepest asked layer);
+  //! else forward() without the logits.
+  layer_outputs features(const ::torch::Tensor& x, const std::vector<std::string>& layers) override {
+    if (!has_features_) return classifier::features(x, layers);
+    detail::check_layers_exist(info_, layers, where_);
+    return run_features(x, layers);
+  }
+
+  //! Whether the archive has the early-stopping `features` method (see the file comment).
+  bool stops_at_layer() const { return has_features_; }
+
   void to(::torch::Device device) override {
     module_.to(device);
     device_ = device;
@@ -157,6 +173,27 @@ class torchscript_model final : public classifier {
  private:
   static std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
+  //! The interpreter's message is a TorchScript traceback that ends with the Python-style
+  //! error ("RuntimeError: Given input size: ..."), which may wrap: that ending, on one line.
+  static std::string interpreter_error(const std::string& what) {
+    std::size_t line = what.size();
+    while (line > 0) {
+      const std::size_t start = what.rfind('\n', line - 1);
+      const std::size_t from = start == std::string::npos ? 0 : start + 1;
+      const std::string text = what.substr(from, line - from);
+      const std::size_t colon = text.find("Error: ");
+      if (colon != std::string::npos && text.find(' ') > colon) {
+        std::string tail = what.substr(from);
+        for (auto& c : tail)
+          if (c == '\n') c = ' ';
+        return tail;
+      }
+      if (start == std::string::npos) break;
+      line = start;
+    }
+    return first_line(what);
+  }
+
   //! One forward pass; checks that the result is a dictionary of tensors with "logits".
   layer_outputs run(const ::torch::Tensor& x) {
     c10::IValue result;
@@ -164,17 +201,46 @@ class torchscript_model final : public classifier {
       result = module_.forward({x});
     } catch (const c10::Error& e) {
       throw input_error(where_, "forward failed: " + first_line(e.what_without_backtrace()));
+    } catch (const std::exception& e) {  // the interpreter's own errors (JITException) are not c10::Errors
+      throw input_error(where_, "forward failed: " + interpreter_error(e.what()));
     }
+    auto out = tensor_dict(result, "forward");
+    if (!out.count("logits")) throw input_error(where_, "forward's dictionary has no \"logits\"");
+    return out;
+  }
+
+  //! One call of the archive's `features`; checks that every asked layer came back.
+  layer_outputs run_features(const ::torch::Tensor& x, const std::vector<std::string>& layers) {
+    c10::List<std::string> names;
+    for (const auto& l : layers) names.push_back(l);
+    c10::IValue result;
+    try {
+      result = module_.get_method("features")({x, names});
+    } catch (const c10::Error& e) {
+      throw input_error(where_, "features failed: " + first_line(e.what_without_backtrace()));
+    } catch (const std::exception& e) {  // the interpreter's own errors (JITException) are not c10::Errors
+      throw input_error(where_, "features failed: " + interpreter_error(e.what()));
+    }
+    auto all = tensor_dict(result, "features");
+    layer_outputs out;
+    for (const auto& l : layers) {
+      auto it = all.find(l);
+      if (it == all.end()) throw input_error(where_, "features did not return layer '" + l + "'");
+      out.emplace(l, it->second);
+    }
+    return out;
+  }
+
+  layer_outputs tensor_dict(const c10::IValue& result, const char* method) const {
     if (!result.isGenericDict())
-      throw input_error(where_, "forward must return Dict[str, Tensor] (see docs/models.md), got " +
+      throw input_error(where_, std::string(method) + " must return Dict[str, Tensor] (see docs/models.md), got " +
                                     result.tagKind());
     layer_outputs out;
     for (const auto& entry : result.toGenericDict()) {
       if (!entry.key().isString() || !entry.value().isTensor())
-        throw input_error(where_, "forward must return Dict[str, Tensor]");
+        throw input_error(where_, std::string(method) + " must return Dict[str, Tensor]");
       out.emplace(entry.key().toStringRef(), entry.value().toTensor());
     }
-    if (!out.count("logits")) throw input_error(where_, "forward's dictionary has no \"logits\"");
     return out;
   }
 
@@ -205,6 +271,18 @@ class torchscript_model final : public classifier {
                                       " channels, actatlas.json says " + std::to_string(layer.channels));
       layer.channels = t.size(1);
     }
+    // The early-stopping method must agree with forward, layer by layer: an icon optimised
+    // through a `features` that computes something else would be an icon of another model.
+    has_features_ = module_.find_method("features").has_value();
+    if (has_features_) {
+      for (const auto& layer : info_.layers) {
+        const auto early = run_features(x, {layer.name}).at(layer.name);
+        const auto& full = out.at(layer.name);
+        if (early.sizes() != full.sizes() || !::torch::allclose(early, full, 1e-4, 1e-5))
+          throw input_error(where_, "features(x, ['" + layer.name + "']) differs from forward's '" + layer.name +
+                                        "' (re-export the file with tools/export_torchvision.py)");
+      }
+    }
   }
 
   static std::string shape_text(const ::torch::Tensor& t) {
@@ -221,6 +299,7 @@ class torchscript_model final : public classifier {
   ::torch::Device device_;
   ::torch::jit::Module module_;
   model_info info_;
+  bool has_features_ = false;
 };
 
 }  // namespace actatlas

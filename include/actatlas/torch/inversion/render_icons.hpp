@@ -100,9 +100,10 @@ inline torch::Tensor boundary_complexity(const torch::Tensor& rgb, std::int64_t 
   return (diffs * mask).sum({1, 2, 3}) / (mask.sum() * rgb.size(1));
 }
 
-//! The activation at the centre of the layer's map, [B, D].
+//! The activation at the centre of the layer's map, [B, D]. Through classifier::features:
+//! nothing after the layer can change it, so a model that stops there saves that work.
 inline torch::Tensor centre_activation(classifier& model, const torch::Tensor& x, const std::string& layer) {
-  auto out = model.forward(x, {layer});
+  auto out = model.features(x, {layer});
   const auto it = out.find(layer);
   if (it == out.end()) throw input_error(layer, "the model did not return this layer");
   const auto& act = it->second;
