@@ -7,8 +7,9 @@ shape <- scan(file.path(data, "shape.txt"), quiet = TRUE)
 x <- matrix(readBin(file.path(data, "X.f32"), "numeric", n = shape[1] * shape[2], size = 4),
             nrow = shape[1], byrow = TRUE)
 if (method == "uwot") {
-  # defaults: 15 neighbours, min_dist 0.1, euclidean, spectral init
-  y <- uwot::umap(x, n_threads = threads, n_sgd_threads = threads)
+  # defaults (15 neighbours, euclidean, spectral init) except min_dist: uwot's default is
+  # 0.01, umap-learn's and ours 0.1; the comparison needs the same curve (a, b)
+  y <- uwot::umap(x, min_dist = 0.1, n_threads = threads, n_sgd_threads = threads)
 } else if (method == "rtsne") {
   # defaults: PCA to 50 dims, perplexity 30, theta 0.5, 1000 iterations
   y <- Rtsne::Rtsne(x, dims = 2, num_threads = threads, check_duplicates = FALSE)$Y

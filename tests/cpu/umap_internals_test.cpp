@@ -5,15 +5,19 @@
 // - the fuzzy union A + Aᵀ − A∘Aᵀ and the intersection A∘Aᵀ on a dense matrix built here;
 // - the spectral initialisation on graphs whose eigenvectors are known (a cycle: a circle
 //   of equally spaced points) or computed densely (xtensor-blas's eigh of the normalised
-//   adjacency), and on two disconnected components.
+//   adjacency), and on two disconnected components;
+// - one epoch of the SGD on a three-vertex star against the step worked out here with std::pow:
+//   each sampled edge moves its head and, by the opposite step, its tail (umap-learn's rule).
 #include <catch2/catch.hpp>
 
 #include <actatlas/reducer/detail/umap_fuzzy_set.hpp>
+#include <actatlas/reducer/detail/umap_sgd.hpp>
 #include <actatlas/reducer/detail/umap_spectral.hpp>
 
 #include <xtensor-blas/xlinalg.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -349,4 +353,55 @@ TEST_CASE("umap spectral initialisation finds the Fiedler vector of a long chain
   INFO("eigenvalues " << values(n - 2) << ", " << values(n - 3) << "; |cos| with the Fiedler vector "
                       << std::abs(dot) / std::sqrt(norm));
   CHECK(std::abs(dot) / std::sqrt(norm) > 0.99);
+}
+
+// The SGD's update rule (issue 19): for each sampled edge (h, t) umap-learn moves the head
+// by the clipped attractive step and the tail by its opposite. Ours takes the heads' steps
+// in a first pass, every vertex along its own edges against the epoch's starting positions,
+// and the tails' in a second. On a star 0–1, 0–2 (weights 1, no negative samples) the first
+// epoch samples nothing (as umap-learn: an edge of period 1 is first due at epoch 1), the
+// second (learning rate 1 · (1 − 1/2)) samples every edge once. The centre's second step
+// starts from where its first left it, so the leaves' tail steps differ from their own head
+// steps: the rule "head moves twice, tail waits for the reverse edge" gives other positions.
+TEST_CASE("umap SGD moves both ends of a sampled edge, the tail by the head's opposite step", "[umap][umap-internals]") {
+  sparse_graph g;
+  g.n = 3;
+  g.row_start = {0, 2, 3, 4};
+  g.col = {1, 2, 0, 0};
+  g.weight = {1.f, 1.f, 1.f, 1.f};
+  const double y0[3][2] = {{0.0, 0.0}, {1.0, 0.5}, {-0.3, 2.0}};
+  matrix y = matrix::from_shape({3, 2});
+  for (std::size_t i = 0; i < 3; ++i)
+    for (std::size_t d = 0; d < 2; ++d) y(i, d) = static_cast<float>(y0[i][d]);
+  actatlas::detail::umap_sgd_params p;
+  p.a = 1.577;
+  p.b = 0.895;
+  p.epochs = 2;
+  p.negative_sample_rate = 0;
+  p.threads = 2;
+  actatlas::detail::optimize_layout(y, g, p, {});
+
+  using point = std::array<double, 2>;
+  const double a = p.a, b = p.b, alpha = 0.5;
+  auto step = [&](point from, point to) {  // umap-learn: clip(−2ab·d^(2(b−1)) / (1 + a·d^(2b)) · (from − to)) · α
+    const double d2 = (from[0] - to[0]) * (from[0] - to[0]) + (from[1] - to[1]) * (from[1] - to[1]);
+    const double coeff = -2 * a * b * std::pow(d2, b - 1) / (a * std::pow(d2, b) + 1);
+    return point{alpha * std::clamp(coeff * (from[0] - to[0]), -4.0, 4.0),
+                 alpha * std::clamp(coeff * (from[1] - to[1]), -4.0, 4.0)};
+  };
+  const point c{y0[0][0], y0[0][1]}, l1{y0[1][0], y0[1][1]}, l2{y0[2][0], y0[2][1]};
+  const point s01 = step(c, l1);
+  const point c1{c[0] + s01[0], c[1] + s01[1]};
+  const point s02 = step(c1, l2);  // the centre has moved; the leaf is read where the epoch began
+  const point s10 = step(l1, c), s20 = step(l2, c);
+  const point expected[3] = {
+      {c1[0] + s02[0] - s10[0] - s20[0], c1[1] + s02[1] - s10[1] - s20[1]},
+      {l1[0] + s10[0] - s01[0], l1[1] + s10[1] - s01[1]},
+      {l2[0] + s20[0] - s02[0], l2[1] + s20[1] - s02[1]},
+  };
+  for (std::size_t i = 0; i < 3; ++i)
+    for (std::size_t d = 0; d < 2; ++d) {
+      INFO("vertex " << i << ", coordinate " << d);
+      CHECK(y(i, d) == Approx(expected[i][d]).margin(1e-4));
+    }
 }
