@@ -78,10 +78,12 @@ fi
 
 # 3. Data.
 mkdir -p "$work"
+# The real sets run first: they are the slow and the telling ones (issue 19).
 sets=()
-[ "$digits" = 1 ] && sets+=(digits)
-for n in $sizes; do sets+=("gauss$n"); done
-for s in "${sets[@]}"; do "$py" "$here/make_data.py" "$work" "$s"; done
+synthetic=()
+[ "$digits" = 1 ] && synthetic+=(digits)
+for n in $sizes; do synthetic+=("gauss$n"); done
+for s in "${synthetic[@]}"; do "$py" "$here/make_data.py" "$work" "$s"; done
 if [ "$real" = 1 ]; then
   for s in real17all real17t20k real13one real14all; do
     rc=0
@@ -91,6 +93,7 @@ if [ "$real" = 1 ]; then
     else exit "$rc"; fi
   done
 fi
+sets+=("${synthetic[@]}")
 
 # 4. Runs.
 results="$work/results-$(date +%Y%m%d-%H%M%S).tsv"  # one file per run: runs may share a work folder

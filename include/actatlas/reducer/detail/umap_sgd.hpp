@@ -28,6 +28,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
+#include <stdexcept>
 #include <vector>
 
 #include "../../matrix.hpp"
@@ -69,10 +71,11 @@ struct umap_sgd_params {
 //! steps the sampled edges leave for their tails.
 struct umap_schedule {
   std::vector<float> per_sample, next_sample, per_negative, next_negative;
-  std::vector<float> tail_step;             //!< edges × dims: the step edge e gives its tail this epoch
-  std::vector<unsigned char> tail_pending;  //!< 1 while edge e's tail step waits to be applied
-  std::vector<std::size_t> in_start;        //!< n + 1 offsets into in_edge
-  std::vector<std::size_t> in_edge;         //!< the edges whose tail is vertex k, by head: in_edge[in_start[k]...]
+  //! Steps waiting for the tails, edges × dims, grouped by tail: vertex k's incoming edges
+  //! own slots in_start[k] ... in_start[k + 1] − 1 (in head order); 0 where none is waiting.
+  std::vector<float> tail_step;
+  std::vector<std::size_t> in_start;  //!< n + 1 offsets into tail_step's slots
+  std::vector<std::uint32_t> slot;    //!< edge e's slot in tail_step
 };
 
 //! Negative samples are taken in batches of at most this many; see repel_batch.
@@ -133,18 +136,18 @@ void umap_head_pass(float* pos, const float* old, std::size_t n, std::size_t dim
       for (std::size_t e = g.row_start[v]; e < g.row_start[v + 1]; ++e) {
         if (sch.per_sample[e] <= 0 || sch.next_sample[e] > now) continue;
         const float* other = old + std::size_t(g.col[e]) * dims;
-        float* step = sch.tail_step.data() + e * dims;
         float dist2 = 0;
         for (std::size_t d = 0; d < dims; ++d) dist2 += (cur[d] - other[d]) * (cur[d] - other[d]);
         if (dist2 > 0) {
           const float powb = fast_pow(dist2, b);
           const float coeff = -two_ab * powb / (dist2 * (a * powb + 1.f));
-          for (std::size_t d = 0; d < dims; ++d) step[d] = alpha * std::clamp(coeff * (cur[d] - other[d]), -4.f, 4.f);
-        } else {
-          for (std::size_t d = 0; d < dims; ++d) step[d] = 0.f;
+          float* tail = sch.tail_step.data() + std::size_t(sch.slot[e]) * dims;  // 0 until now: see the tail pass
+          for (std::size_t d = 0; d < dims; ++d) {
+            const float step = alpha * std::clamp(coeff * (cur[d] - other[d]), -4.f, 4.f);
+            cur[d] += step;
+            tail[d] = step;
+          }
         }
-        for (std::size_t d = 0; d < dims; ++d) cur[d] += step[d];
-        sch.tail_pending[e] = 1;
         sch.next_sample[e] += sch.per_sample[e];
         // (now − next) / per is negative while no negative sample is due (and −1 when the rate is 0)
         const float due = (now - sch.next_negative[e]) / sch.per_negative[e];
@@ -159,45 +162,52 @@ void umap_head_pass(float* pos, const float* old, std::size_t n, std::size_t dim
   });
 }
 
-//! The second pass: every vertex takes, in the order of in_edge, the opposite of the
-//! steps its incoming sampled edges took at their heads. Each edge has one tail, so
-//! clearing its pending flag here races with nothing.
+//! The second pass: every vertex takes, in head order, the opposite of the steps its
+//! incoming sampled edges took at their heads, and clears their slots (a slot belongs to
+//! one tail, so this races with nothing). The slots of a vertex are contiguous: the first
+//! pass scatters its writes, this one reads in order.
+//! It also writes the next epoch's snapshot `old` (the positions every vertex reads).
 template <std::size_t Dims>
-void umap_tail_pass(float* pos, std::size_t n, std::size_t dims_runtime, umap_schedule& sch, unsigned threads) {
+void umap_tail_pass(float* pos, float* old, std::size_t n, std::size_t dims_runtime, umap_schedule& sch,
+                    unsigned threads) {
   const std::size_t dims = Dims ? Dims : dims_runtime;
   parallel_for(n, threads, 1024, [&](std::size_t begin, std::size_t end) {
     for (std::size_t k = begin; k < end; ++k) {
       float* cur = pos + k * dims;
-      for (std::size_t i = sch.in_start[k]; i < sch.in_start[k + 1]; ++i) {
-        const std::size_t e = sch.in_edge[i];
-        if (!sch.tail_pending[e]) continue;
-        sch.tail_pending[e] = 0;
-        const float* step = sch.tail_step.data() + e * dims;
-        for (std::size_t d = 0; d < dims; ++d) cur[d] -= step[d];
-      }
+      float* step = sch.tail_step.data() + sch.in_start[k] * dims;
+      float* const last = sch.tail_step.data() + sch.in_start[k + 1] * dims;
+      for (; step != last; step += dims)
+        for (std::size_t d = 0; d < dims; ++d) {
+          cur[d] -= step[d];
+          step[d] = 0.f;
+        }
+      for (std::size_t d = 0; d < dims; ++d) old[k * dims + d] = cur[d];
     }
   });
 }
 
 template <std::size_t Dims>
-void umap_epoch(float* pos, const float* old, std::size_t n, std::size_t dims, const sparse_graph& g,
+void umap_epoch(float* pos, float* old, std::size_t n, std::size_t dims, const sparse_graph& g,
                 umap_schedule& sch, std::size_t epoch, float alpha, float a, float b, float two_ab, float gamma2b,
                 std::uint64_t seed, unsigned threads) {
   umap_head_pass<Dims>(pos, old, n, dims, g, sch, epoch, alpha, a, b, two_ab, gamma2b, seed, threads);
-  umap_tail_pass<Dims>(pos, n, dims, sch, threads);
+  umap_tail_pass<Dims>(pos, old, n, dims, sch, threads);
 }
 
-//! in_start/in_edge: the graph's edges grouped by tail (a transpose of the CSR rows,
-//! kept in head order), so that the tail pass needs no symmetric graph.
+//! in_start and slot: the graph's edges grouped by tail (a transpose of the CSR rows, in
+//! head order), so that the tail pass needs no symmetric graph.
 inline void index_incoming_edges(const sparse_graph& g, umap_schedule& sch) {
   const std::size_t n = g.row_start.size() - 1, edges = g.col.size();
+  if (edges > std::size_t(std::numeric_limits<std::uint32_t>::max()))
+    throw std::length_error("umap: more than 2^32 graph edges");
   sch.in_start.assign(n + 1, 0);
   for (std::size_t e = 0; e < edges; ++e) ++sch.in_start[std::size_t(g.col[e]) + 1];
   for (std::size_t k = 0; k < n; ++k) sch.in_start[k + 1] += sch.in_start[k];
-  sch.in_edge.resize(edges);
+  sch.slot.resize(edges);
   std::vector<std::size_t> fill(sch.in_start.begin(), sch.in_start.end() - 1);
   for (std::size_t v = 0; v < n; ++v)
-    for (std::size_t e = g.row_start[v]; e < g.row_start[v + 1]; ++e) sch.in_edge[fill[g.col[e]]++] = e;
+    for (std::size_t e = g.row_start[v]; e < g.row_start[v + 1]; ++e)
+      sch.slot[e] = static_cast<std::uint32_t>(fill[g.col[e]]++);
 }
 
 inline void optimize_layout(matrix& y, const sparse_graph& g, const umap_sgd_params& p, const progress_fn& progress) {
@@ -219,7 +229,6 @@ inline void optimize_layout(matrix& y, const sparse_graph& g, const umap_sgd_par
     sch.next_negative[e] = sch.per_negative[e];
   }
   sch.tail_step.assign(edges * dims, 0.f);
-  sch.tail_pending.assign(edges, 0);
   index_incoming_edges(g, sch);
   const float gamma2b = 2.f * p.repulsion_strength * b;
   const float two_ab = 2.f * a * b;
@@ -227,7 +236,6 @@ inline void optimize_layout(matrix& y, const sparse_graph& g, const umap_sgd_par
   report(progress, "umap sgd", 0, p.epochs);
   for (std::size_t epoch = 0; epoch < p.epochs; ++epoch) {
     const float alpha = p.learning_rate * (1.f - static_cast<float>(epoch) / static_cast<float>(p.epochs));
-    std::copy(y.data(), y.data() + n * dims, snapshot.data());
     if (dims == 2)
       umap_epoch<2>(y.data(), snapshot.data(), n, dims, g, sch, epoch, alpha, a, b, two_ab, gamma2b, p.seed, p.threads);
     else if (dims == 1)
