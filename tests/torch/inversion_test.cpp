@@ -305,6 +305,45 @@ TEST_CASE("inversion: the kept attempt is the one with the largest final objecti
     CHECK(rescored[i].item<float>() == Approx(icons.objective[static_cast<std::size_t>(i)]).epsilon(1e-4));
 }
 
+// The steps study (bench/icon_steps.cpp) reads the final objective of every shorter run
+// off one long run: that is only right if scoring in the middle changes nothing and the
+// N-step run passes through the exact state of each shorter one.
+TEST_CASE("inversion: scores after chosen steps are the final objectives of the shorter runs", "[inversion]") {
+  tiny_model model(16);
+  auto directions = reachable_directions(model, 4, 26);
+  auto o = small_options();
+  o.steps = 12;
+  o.attempts = 2;
+  const auto plain = inv::render_icons(model, "features", directions, obj::cossim_dot<4>{}, o);
+  o.score_at_steps = {3, 7, 12};
+  const auto scored = inv::render_icons(model, "features", directions, obj::cossim_dot<4>{}, o);
+  REQUIRE(scored.scores.sizes() == torch::IntArrayRef({2, 3, 4}));
+  REQUIRE(scored.attempt_objective.sizes() == torch::IntArrayRef({2, 4}));
+  // Scoring on the way leaves the run as it was.
+  CHECK(torch::equal(scored.pixels, plain.pixels));
+  CHECK(scored.objective == plain.objective);
+  // After the last step the score is the attempt's final objective; the kept one is the best.
+  CHECK(torch::equal(scored.scores.select(1, 2), scored.attempt_objective));
+  for (std::size_t i = 0; i < 4; ++i)
+    CHECK(scored.objective[i] == std::get<0>(scored.attempt_objective.max(0))[static_cast<std::int64_t>(i)].item<float>());
+  // Each earlier score is what a run of that many steps ends with.
+  for (std::int64_t k = 0; k < 2; ++k) {
+    auto shorter = o;
+    shorter.steps = o.score_at_steps[static_cast<std::size_t>(k)];
+    shorter.score_at_steps.clear();
+    const auto run = inv::render_icons(model, "features", directions, obj::cossim_dot<4>{}, shorter);
+    INFO("after " << shorter.steps << " steps");
+    CHECK(torch::allclose(run.attempt_objective, scored.scores.select(1, k), 1e-6, 1e-7));
+  }
+  // The objective rose between the first and the last score (the run is not idle).
+  CHECK(scored.scores.select(1, 2).mean().item<float>() > scored.scores.select(1, 0).mean().item<float>());
+  for (std::vector<std::int64_t> bad : {std::vector<std::int64_t>{0}, {13}, {5, 5}, {7, 3}}) {
+    o.score_at_steps = bad;
+    CHECK_THROWS_WITH(inv::render_icons(model, "features", directions, obj::cossim_dot<4>{}, o),
+                      Catch::Contains("score_at_steps"));
+  }
+}
+
 // A NaN final objective on the first attempt (e.g. a dead direction) must not stick: a
 // later finite attempt replaces it (review bug: with `v > kept || attempt == 0`, a NaN
 // kept from attempt 0 was never replaced, `v > NaN` being always false).

@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../../concepts/objective.hpp"
@@ -66,6 +67,12 @@ struct render_options {
   bool no_transforms = false;            //!< true: use no transforms at all (for tests/ablations)
   torch::Tensor whitening{};             //!< D×D matrix S (v ← S v); undefined = none
   progress_fn progress{};                //!< ("icons", steps done, steps in all)
+  //! Also score every icon as the final pass does (no transforms) after each of these step
+  //! counts, into rendered_icons::scores. A run of N steps passes through the exact state
+  //! of every shorter run with the same seed (no schedule, the same draws), so one run
+  //! measures the final objective against steps (bench/icon_steps.cpp) for one extra
+  //! forward pass per entry.
+  std::vector<std::int64_t> score_at_steps{};
 };
 
 //! What render_icons returns, all on the CPU.
@@ -75,6 +82,8 @@ struct rendered_icons {
   std::vector<int> attempt;        //!< per icon, which attempt was kept
   torch::Tensor history;           //!< [attempts, steps, B] float: the objective at every step (under transforms)
   torch::Tensor images;            //!< [B, 3 or 4, size, size] float in [0, 1]: the kept icons before quantisation
+  torch::Tensor scores;            //!< [attempts, K, B] float: the final objective after score_at_steps[k] steps
+  torch::Tensor attempt_objective; //!< [attempts, B] float: each attempt's final objective
 };
 
 namespace detail {
@@ -147,11 +156,29 @@ rendered_icons render_icons(classifier& model, const std::string& layer, const t
     return torch::cat({rgb, torch::sigmoid(raw.narrow(1, 3, 1))}, 1);
   };
 
+  // The score of the images as they are now, without transforms (alpha over grey 0.5):
+  // B values on the CPU, and the [0, 1] images on the CPU.
+  auto score = [&](const fourier_image& param) {
+    torch::NoGradGuard no_grad;
+    auto image = to_rgba(param.image());
+    auto rgb = image.narrow(1, 0, 3);
+    if (opts.alpha) {
+      auto a = image.narrow(1, 3, 1);
+      rgb = rgb * a + 0.5 * (1 - a);
+    }
+    auto values = objective(detail::centre_activation(model, rgb, layer), targets).to(torch::kCPU, torch::kFloat32);
+    return std::pair{values, image};
+  };
+  for (std::size_t k = 0; k < opts.score_at_steps.size(); ++k)
+    if (opts.score_at_steps[k] < 1 || opts.score_at_steps[k] > opts.steps ||
+        (k > 0 && opts.score_at_steps[k] <= opts.score_at_steps[k - 1]))
+      throw input_error("render_icons", "score_at_steps must rise strictly within [1, steps]");
+
   rendered_icons result;
   result.objective.assign(static_cast<std::size_t>(batch), -std::numeric_limits<float>::infinity());
   result.attempt.assign(static_cast<std::size_t>(batch), 0);
   torch::Tensor best_images;  // [B, C, size, size] float, CPU
-  std::vector<torch::Tensor> histories;
+  std::vector<torch::Tensor> histories, scores, attempt_objectives;
   const std::size_t total_steps = static_cast<std::size_t>(opts.steps * opts.attempts);
 
   for (std::int64_t attempt = 0; attempt < opts.attempts; ++attempt) {
@@ -162,7 +189,7 @@ rendered_icons render_icons(classifier& model, const std::string& layer, const t
     fourier_image param(seeds, channels, opts.size, opts.size, device, opts.image);
     at::Generator gen = at::detail::createCPUGenerator(detail::mix_seed(attempt_seed ^ 0x7A11F0Bull));
     torch::optim::Adam adam({param.spectrum()}, torch::optim::AdamOptions(opts.learning_rate));
-    std::vector<torch::Tensor> step_objectives;
+    std::vector<torch::Tensor> step_objectives, step_scores;
     step_objectives.reserve(static_cast<std::size_t>(opts.steps));
 
     for (std::int64_t step = 0; step < opts.steps; ++step) {
@@ -190,19 +217,16 @@ rendered_icons render_icons(classifier& model, const std::string& layer, const t
       param.spectrum().mutable_grad() = grads[0];
       adam.step();
       step_objectives.push_back(values.detach());
+      for (auto s : opts.score_at_steps)
+        if (s == step + 1) step_scores.push_back(score(param).first);
       report(opts.progress, "icons", static_cast<std::size_t>(attempt * opts.steps + step + 1), total_steps);
     }
     histories.push_back(torch::stack(step_objectives).to(torch::kCPU, torch::kFloat32));
+    if (!step_scores.empty()) scores.push_back(torch::stack(step_scores));
 
-    // Score the final images once, without transforms (alpha over grey 0.5).
-    torch::NoGradGuard no_grad;
-    auto final_image = to_rgba(param.image());
-    auto final_rgb = final_image.narrow(1, 0, 3);
-    if (opts.alpha) {
-      auto a = final_image.narrow(1, 3, 1);
-      final_rgb = final_rgb * a + 0.5 * (1 - a);
-    }
-    auto final_values = objective(detail::centre_activation(model, final_rgb, layer), targets).to(torch::kCPU, torch::kFloat32);
+    // Score the final images once, without transforms.
+    auto [final_values, final_image] = score(param);
+    attempt_objectives.push_back(final_values);
     auto final_cpu = final_image.to(torch::kCPU, torch::kFloat32).contiguous();
     if (!best_images.defined()) best_images = final_cpu.clone();
     const float* v = final_values.template data_ptr<float>();
@@ -221,6 +245,8 @@ rendered_icons render_icons(classifier& model, const std::string& layer, const t
     }
   }
   result.history = torch::stack(histories);
+  result.attempt_objective = torch::stack(attempt_objectives);
+  if (!scores.empty()) result.scores = torch::stack(scores);
   result.images = best_images;
   result.pixels = best_images.mul(255.0).round().clamp(0, 255).to(torch::kUInt8).permute({0, 2, 3, 1}).contiguous();
   return result;
