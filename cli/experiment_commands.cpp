@@ -1,12 +1,16 @@
 // The article's experiments (class-atlas, compare: the library's presets, which are
-// pipelines; patch-attack) and the demo's model and images (train-demo, make-images).
+// pipelines; patch-attack), the dataset comparison (compare-datasets and its demo,
+// demo-compare-datasets) and the demo's model and images (train-demo, make-images).
 #include <actatlas/demo/procedural_images.hpp>
+#include <actatlas/demo/shifted_set.hpp>
 #include <actatlas/experiments/class_names.hpp>
 #include <actatlas/experiments/patch_attack_table.hpp>
 #include <actatlas/io/atomic_file.hpp>
 #include <actatlas/io/png.hpp>
+#include <actatlas/io/remove_tree.hpp>
 #include <actatlas/presets.hpp>
 #include <actatlas/render/compare_picture.hpp>
+#include <actatlas/torch/compare_datasets.hpp>
 #include <actatlas/torch/demo_model.hpp>
 #include <actatlas/torch/device.hpp>
 #include <actatlas/torch/models.hpp>
@@ -14,7 +18,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "options.hpp"
 #include "pipelines.hpp"
@@ -32,6 +38,48 @@ std::pair<actatlas::layout_result, actatlas::render_result> lay_out_and_render(c
   auto layout = p.lay_out(run / "activations.npy", out / "layout.npy");
   auto atlas = p.render(model, run, out / "layout.npy", out);
   return {std::move(layout), std::move(atlas)};
+}
+
+//! The comparison's files and its top cells each way, as the summary lists them.
+void print_comparison(const actatlas::dataset_comparison_result& r, const std::vector<std::string>& names) {
+  std::fprintf(stderr, "compare-datasets: %zu samples of A, %zu of B; %zu cells on the %zux%zu grid\n", r.samples_a, r.samples_b,
+               r.cells.front().size(), r.grids.front(), r.grids.front());
+  for (int side = 0; side < 2; ++side) {
+    const auto& list = side == 0 ? r.top_a : r.top_b;
+    std::printf("more of %s:\n", side == 0 ? "A" : "B");
+    if (list.empty()) std::printf("  (no cell leans this way)\n");
+    for (std::size_t k = 0; k < list.size(); ++k) {
+      const auto& e = list[k];
+      std::string top;
+      for (auto [cls, v] : e.top_classes) {
+        if (!top.empty()) top += ", ";
+        top += cls < names.size() ? names[cls] : std::to_string(cls);
+      }
+      std::printf("  %c%zu (%u, %u)  n %zu/%zu  log2 %+.2f  q %.2g%s  %s\n", side == 0 ? 'A' : 'B', k + 1, e.ix, e.iy, e.stats.n_a,
+                  e.stats.n_b, e.stats.log2_ratio, e.stats.q_value, e.stats.side != 0 ? "" : " (n.s.)", top.c_str());
+    }
+  }
+  std::printf("picture: %s\nsummary: %s\nviewer:  %s\n", fs::absolute(r.picture).string().c_str(),
+              fs::absolute(r.summary_md).string().c_str(), fs::absolute(r.picture.parent_path() / "index.html").string().c_str());
+}
+
+//! Writes a procedural folder with `counts` per class unless its marker says it holds them.
+void write_demo_folder(const fs::path& dir, const std::vector<std::size_t>& counts, std::uint64_t seed) {
+  const auto marker = dir / ".complete";
+  std::string wanted = "seed " + std::to_string(seed) + ", counts";
+  for (auto n : counts) {
+    wanted += ' ';  // appended apart: GCC 12's -Wrestrict false positive (docs/decisions.md)
+    wanted += std::to_string(n);
+  }
+  std::string have;
+  if (std::ifstream in{marker}) std::getline(in, have);
+  if (have == wanted) {
+    std::fprintf(stderr, "demo-compare-datasets: reusing the images in %s\n", dir.string().c_str());
+    return;
+  }
+  actatlas::io::remove_tree(dir);
+  actatlas::demo::write_folder_counts(dir, counts, seed, actatlas::demo::default_image_size, actatlas::progress_bar{});
+  actatlas::io::atomic_write(marker, [&](std::ostream& o) { o << wanted << '\n'; });
 }
 
 }  // namespace
@@ -99,6 +147,42 @@ int run_compare(const settings& s) {
     std::fprintf(stderr, "compare: %zu samples of %s and %s; %zu cells\n", layout.samples.size(), names.at(a).c_str(),
                  names.at(b).c_str(), atlas.cells.at(0));
     std::printf("picture: %s\nviewer:  %s\n", picture.string().c_str(), (out / "index.html").string().c_str());
+  });
+  return 0;
+}
+
+int run_compare_datasets(const settings& s) {
+  // --a and --b live in settings::images and settings::in (see declare_compare_datasets).
+  const fs::path a = s.images, b = s.in, out = s.out;
+  actatlas::dataset_comparison_options o;
+  if (!s.classes.empty()) std::tie(o.name_a, o.name_b) = actatlas::experiments::split_pair(s.classes, "--names");
+  o.top = s.top_n;
+  // Both folders are checked before the model loads: a bad folder costs nothing.
+  actatlas::detail::check_image_folder(a);
+  actatlas::detail::check_image_folder(b);
+  auto model = actatlas::open_model(s.model, actatlas::pick_device(s.device));
+  with_atlas_pipeline(s, [&](auto p) { print_comparison(actatlas::compare_datasets(p, *model, a, b, out, o), model->info().class_names); });
+  return 0;
+}
+
+int run_demo_compare_datasets(const settings& s) {
+  const fs::path out = s.out;
+  const fs::path cache = s.cache.empty() ? actatlas::default_demo_cache_dir() : fs::path(s.cache);
+  std::fprintf(stderr, "demo-compare-datasets: the demo model (cached in %s)\n", cache.string().c_str());
+  auto model = actatlas::load_or_train_demo_model(cache, {}, actatlas::progress_bar{});
+  model->to(actatlas::pick_device(s.device));
+  // A: the demo set; B: another draw of it without the water scenes and with twice the night.
+  const auto a = out / "images-a", b = out / "images-b";
+  write_demo_folder(a, actatlas::demo::uniform_counts(s.per_class), s.seed + 1000);
+  write_demo_folder(b, actatlas::demo::shifted_counts(s.per_class), s.seed + 2000);
+  actatlas::dataset_comparison_options o;
+  o.name_a = "demo set";
+  o.name_b = "shifted: no water, night x2";
+  o.top = s.top_n;
+  with_atlas_pipeline(s, [&](auto p) {
+    p.collection().model_name = "demo_cnn";
+    if (p.pictures().title.empty()) p.pictures().title = "demo CNN · " + s.collect.layer + " · demo set vs shifted set";
+    print_comparison(actatlas::compare_datasets(p, *model, a, b, out, o), model->info().class_names);
   });
   return 0;
 }

@@ -17,6 +17,7 @@
 
 #include <actatlas/demo/procedural_images.hpp>
 #include <actatlas/error.hpp>
+#include <actatlas/experiments/cell_statistics.hpp>
 #include <actatlas/metric.hpp>
 #include <actatlas/presets.hpp>
 #include <actatlas/progress.hpp>
@@ -32,6 +33,12 @@
 #include <vector>
 
 #include "options.hpp"
+
+namespace cli {
+//! The dataset comparison's commands (experiment_commands.cpp).
+int run_compare_datasets(const settings&);
+int run_demo_compare_datasets(const settings&);
+}  // namespace cli
 
 namespace {
 
@@ -472,6 +479,65 @@ void declare_compare(command& c) {
   c.run = cli::run_compare;
 }
 
+// compare-datasets: cli::settings has no members of its own for the two folders, so --a
+// and --b are kept in `images` and `in`, --names in `classes` (as --classes: "A,B") and
+// --top in `top_n`; the command (experiment_commands.cpp) reads them back from there.
+void declare_compare_datasets(command& c) {
+  auto& s = *c.s;
+  s.top_n = actatlas::dataset_comparison_options{}.top;
+  model_option(c);
+  c.app->add_option("--a", s.images, "folder of set A's images (searched recursively): orange in the picture")->required();
+  c.app->add_option("--b", s.in, "folder of set B's images: purple in the picture")->required();
+  c.app->add_option("--names", s.classes, "the sets' names in the legend and summary, A,B (default: the folders' names)");
+  c.app->add_option("--top", s.top_n, "cells listed on each side")->capture_default_str()->check(whole(1));
+  out_option(c, "output: OUT/run-a, OUT/run-b, OUT/run (both sets as one run, its layout) and OUT/atlas (compare.png, "
+                "summary.md, cells with counts, ratio and q, viewer)")
+      ->required();
+  add_collection(c);
+  add_reducer_choice(c, cli::reducer_choice::umap);
+  add_layout_shared(c, true);
+  add_umap(c);
+  add_tsne(c);
+  add_render(c);
+  add_device(c);
+  add_seed(c);
+  add_quiet(c);
+  c.run = cli::run_compare_datasets;
+}
+
+void declare_demo_compare_datasets(command& c) {
+  auto& s = *c.s;
+  // The demo's lighter icons (as `demo`), one 12×12 level, and a smaller set: 300 images a
+  // class for A (4,800) and the shifted B (4,500), one sample each.
+  s.out = "actatlas-demo-compare";
+  s.collect.layer = "conv4";
+  s.collect.batch = 64;
+  s.icons.steps = 256;
+  s.icons.attempts = 1;
+  s.icons.size = 64;
+  s.pictures.canvas.cell_px = 64;
+  s.binning.base_grid = 12;
+  s.per_class = 300;
+  s.top_n = actatlas::dataset_comparison_options{}.top;
+  out_option(c, "output folder: OUT/images-a, OUT/images-b and the comparison (as compare-datasets)")->capture_default_str();
+  c.app->add_option("--cache", s.cache, "where the trained demo model is kept (default $ACTATLAS_CACHE, else ~/.cache/actatlas)");
+  c.app->add_option("--per-class", s.per_class, "images per class in A (B: none of boat, fish, lifebuoy; twice as many night)")
+      ->capture_default_str()
+      ->check(whole(1));
+  c.app->add_option("--top", s.top_n, "cells listed on each side")->capture_default_str()->check(whole(1));
+  add_collection(c, false);
+  binds(c, c.app->add_option("--layer", s.collect.layer, "conv1 | conv2 | conv3 | conv4")->capture_default_str(), {"collect_options.layer"});
+  add_reducer_choice(c, cli::reducer_choice::umap);
+  add_layout_shared(c, true);
+  add_umap(c);
+  add_tsne(c);
+  add_render(c);
+  add_device(c);
+  add_seed(c);
+  add_quiet(c);
+  c.run = cli::run_demo_compare_datasets;
+}
+
 void declare_aligned(command& c) {
   auto& s = *c.s;
   s.binning.base_grid = 12;
@@ -563,6 +629,10 @@ const command_spec specs[] = {
     {"render", "collection + layout → atlas picture, zoom levels, cells JSON, viewer", declare_render},
     {"class-atlas", "the class activation atlas of one class (rank/magnitude filter, t-SNE)", declare_class_atlas},
     {"compare", "two classes side by side: attribution difference × 1-D t-SNE", declare_compare},
+    {"compare-datasets", "two image folders in one atlas: where one set has more of a concept (counts, ratio, q)",
+     declare_compare_datasets},
+    {"demo-compare-datasets", "compare-datasets on the demo set against a shifted one (no water, twice the night)",
+     declare_demo_compare_datasets},
     {"aligned", "atlases of two layers in one layout, hover linked (beyond the article)", declare_aligned},
     {"patch-attack", "paste a patch into a class's images: flip rates to a target vs noise", declare_patch_attack},
     {"train-demo", "train (or reuse) the demo CNN on the procedural images", declare_train_demo},

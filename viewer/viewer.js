@@ -45,6 +45,27 @@
     };
   }).sort((a, b) => a.grid - b.grid);
   const coarsest = levels[0].grid;
+
+  // Dataset comparison (compare-datasets adds it): per level, each cell's counts, ratio,
+  // q-value and side, for the tint behind its icon; the listed cells for the side list.
+  const comparison = data.comparison || null;
+  if (comparison) {
+    for (const lv of levels) {
+      lv.compare = new Array(lv.cells.length).fill(null);
+      for (const c of (comparison.cells || {})[String(lv.grid)] || []) {
+        const i = (c.ix >= 0 && c.ix < lv.grid && c.iy >= 0 && c.iy < lv.grid) ? lv.index[c.iy * lv.grid + c.ix] : -1;
+        if (i >= 0) lv.compare[i] = c;
+      }
+    }
+  }
+  // The cell's background: ColorBrewer PuOr's ends as in compare.png, full at |log2| = 2.
+  function compareColour(c) {
+    const t = Math.min(1, Math.abs(c.log2_ratio) / 2);
+    const mix = (to, k) => 'rgb(' + to.map((v) => Math.round(255 + (v - 255) * k)).join(',') + ')';
+    if (c.side > 0) return mix([230, 97, 1], Math.max(t, 1 / 3));
+    if (c.side < 0) return mix([94, 60, 153], Math.max(t, 1 / 3));
+    return mix([150, 150, 150], 0.35 * t);
+  }
   const hasAttribution = levels.some((lv) => lv.cells.some((c) => (c.top && c.top.length) || Array.isArray(c.attr)));
 
   // ---- view: zoom 1 fits the whole atlas; (cx, cy) is the world point at the centre ----
@@ -251,6 +272,11 @@
         const x = o.x + (ix + 0.5) * cellPx - side / 2, y = o.y + (iy + 0.5) * cellPx - side / 2;
         const entry = icon(lv, cell);
         ctx.globalAlpha = alpha;
+        const cmp = lv.compare ? lv.compare[i] : null;
+        if (cmp) {
+          ctx.fillStyle = compareColour(cmp);
+          ctx.fillRect(o.x + ix * cellPx, o.y + iy * cellPx, cellPx, cellPx);
+        }
         if (entry.state === 'ok') {
           ctx.drawImage(entry.img, x, y, side, side);
           ++drawn;
@@ -258,6 +284,12 @@
           if (entry.state === 'loading') ++pending;
           ctx.fillStyle = entry.state === 'failed' ? '#f3d6d6' : '#eeeeee';
           ctx.fillRect(x, y, side, side);
+        }
+        if (cmp && cmp.side !== 0) {  // a significant cell: framed in its side's colour, as in compare.png
+          const w = Math.max(2, cellPx / 20);
+          ctx.strokeStyle = cmp.side > 0 ? 'rgb(230,97,1)' : 'rgb(94,60,153)';
+          ctx.lineWidth = w;
+          ctx.strokeRect(o.x + ix * cellPx + w / 2, o.y + iy * cellPx + w / 2, cellPx - w, cellPx - w);
         }
         if (showLabels && cell.top && cell.top.length) labelled.push([cell, ix, iy, alpha]);
       }
@@ -381,11 +413,41 @@
       img.removeAttribute('src');
       $('panel-patches-note').textContent = 'No dataset patches were recorded for this cell.';
     }
+    showComparison(lv, cell);
     $('panel-top').innerHTML = (cell.top || []).map(([c, v]) =>
       '<li>' + esc(className(c)) + ' <span>' + fmt(v) + '</span></li>').join('');
     $('panel-icon').src = lv.icons + '/' + cell.ix + '_' + cell.iy + '.png';
     panel.hidden = false;
     scheduleDraw();
+  }
+  // The comparison part of the panel: counts, ratio, q, and, for a listed cell, its
+  // patches from each set (compare/patches/G/x_y_a.png and _b.png).
+  function showComparison(lv, cell) {
+    const box = $('panel-compare');
+    const i = lv.compare ? lv.index[cell.iy * lv.grid + cell.ix] : -1;
+    const c = i >= 0 ? lv.compare[i] : null;
+    if (!c) { box.hidden = true; return; }
+    box.hidden = false;
+    $('panel-compare-info').textContent = comparison.a.name + ': ' + c.counts[0] + DOT + comparison.b.name + ': ' + c.counts[1] +
+      DOT + 'log2 ratio ' + c.log2_ratio.toFixed(2) + DOT + 'q ' + fmt(c.q) +
+      (c.side > 0 ? ' (more of A)' : c.side < 0 ? ' (more of B)' : ' (not significant)');
+    const listed = (comparison.top_a || []).concat(comparison.top_b || [])
+      .find((e) => e.grid === lv.grid && e.ix === cell.ix && e.iy === cell.iy);
+    for (const side of ['a', 'b']) {
+      const img = $('panel-patches-' + side);
+      $('panel-patches-' + side + '-title').textContent = 'Patches from ' + (side === 'a' ? 'A: ' + comparison.a.name : 'B: ' + comparison.b.name);
+      const n = Math.min(c.counts[side === 'a' ? 0 : 1], 6);
+      if (listed && n > 0) {
+        img.hidden = false;
+        img.style.width = (n * patchPx * 2) + 'px';
+        img.style.maxWidth = '100%';
+        img.src = listed['patches_' + side];
+      } else {
+        img.hidden = true;
+        img.removeAttribute('src');
+      }
+    }
+    $('panel-patches-a-title').hidden = $('panel-patches-b-title').hidden = !listed;
   }
   function closePanel() { panel.hidden = true; selected = null; scheduleDraw(); }
 
@@ -527,6 +589,42 @@
   new ResizeObserver(resize).observe(canvas);
   resize();
 
+  // ---- dataset comparison list: the cells most over-represented each way, clickable ----
+  if (comparison) {
+    $('compare').hidden = false;
+    $('stage').classList.add('with-compare');
+    $('compare-legend').textContent = 'A (orange): ' + comparison.a.name + ', ' + comparison.a.samples + ' samples' + DOT +
+      'B (purple): ' + comparison.b.name + ', ' + comparison.b.samples + ' samples' + DOT +
+      'strong colour: q < ' + comparison.alpha + ' (exact binomial test, Benjamini-Hochberg)';
+    $('compare-a-title').textContent = 'More of A: ' + comparison.a.name;
+    $('compare-b-title').textContent = 'More of B: ' + comparison.b.name;
+    for (const side of ['a', 'b']) {
+      const list = $('compare-' + side);
+      (comparison['top_' + side] || []).forEach((e, k) => {
+        const li = document.createElement('li');
+        const names = (e.top || []).map((t) => shortName(t.name)).join(', ');
+        li.innerHTML = '<b>' + side.toUpperCase() + (k + 1) + '</b> ' + esc(names || 'cell (' + e.ix + ', ' + e.iy + ')') +
+          ' <span' + (e.significant ? '' : ' class="ns"') + '>' + e.counts[0] + '/' + e.counts[1] + DOT + 'log2 ' +
+          e.log2_ratio.toFixed(2) + DOT + 'q ' + fmt(e.q) + (e.significant ? '' : ' n.s.') + '</span>';
+        li.dataset.ix = e.ix;
+        li.dataset.iy = e.iy;
+        li.addEventListener('click', () => selectListed(e));
+        list.appendChild(li);
+      });
+    }
+  }
+  // Shows a listed cell: the whole atlas at its level, the cell selected, its panel open.
+  function selectListed(e) {
+    const lv = levels.find((l) => l.grid === e.grid) || levels[0];
+    const i = lv.index[e.iy * lv.grid + e.ix];
+    if (i < 0) return;
+    view.zoom = lv.grid / coarsest;
+    view.cx = (e.ix + 0.5) / lv.grid;
+    view.cy = (e.iy + 0.5) / lv.grid;
+    viewChanged();
+    openPanel(lv, lv.cells[i]);
+  }
+
   // ---- test hook: state the browser test (tests/browser/viewer_test.mjs) asserts ----
   function describe(target) {
     return target ? { grid: target.level.grid, ix: target.cell.ix, iy: target.cell.iy, label: cellLabel(target.cell) } : null;
@@ -579,6 +677,11 @@
     whenSettled() {
       return new Promise((resolve) => { settleWaiters.push(resolve); scheduleDraw(); });
     },
+    // The comparison's listed cells (null without a comparison) and a click on one.
+    get comparison() {
+      return comparison ? { a: (comparison.top_a || []).length, b: (comparison.top_b || []).length } : null;
+    },
+    selectListed(side, k) { selectListed(comparison['top_' + side][k]); },
     // Draws now and returns the draw's duration in ms (for timing without frame pacing).
     drawNow() { draw(); return stats.lastDrawMs; },
   };

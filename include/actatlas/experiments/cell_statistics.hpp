@@ -50,6 +50,23 @@ struct cell_statistics_options {
   double alpha = 0.05;        //!< a cell is significant when its q-value is below this
 };
 
+}  // namespace actatlas::experiments
+
+namespace actatlas {
+
+//! How two sets are compared and shown (torch/compare_datasets.hpp; here, without
+//! LibTorch, so that a command line declares its flags from these defaults).
+struct dataset_comparison_options {
+  std::string name_a, name_b;  //!< the sets' names in the legend and summary (default: the folders' names)
+  experiments::cell_statistics_options statistics{};
+  std::size_t top = 8;         //!< cells listed on each side (summary, picture marks, viewer panel)
+  int patches_per_side = 6;    //!< dataset patches of each set shown for a listed cell
+};
+
+}  // namespace actatlas
+
+namespace actatlas::experiments {
+
 //! One cell of two sets.
 struct cell_comparison {
   std::size_t n_a = 0, n_b = 0;  //!< the cell's samples of each set
