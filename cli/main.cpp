@@ -17,6 +17,8 @@
 
 #include <actatlas/demo/procedural_images.hpp>
 #include <actatlas/error.hpp>
+#include <actatlas/io/image_folder.hpp>
+#include <actatlas/io/interrupt.hpp>
 #include <actatlas/experiments/cell_statistics.hpp>
 #include <actatlas/metric.hpp>
 #include <actatlas/presets.hpp>
@@ -668,6 +670,7 @@ int main(int argc, char** argv) {
   app.footer("`actatlas <command> --help` shows a command's options.");
   std::vector<command> commands;
   commands.reserve(std::size(specs));
+  std::uint64_t max_image_pixels = actatlas::io::max_image_pixels();
   for (const auto& spec : specs) {
     auto& c = commands.emplace_back();
     c.app = app.add_subcommand(spec.name, spec.summary);
@@ -675,6 +678,13 @@ int main(int argc, char** argv) {
     // Extras are collected, then rejected with a message that names them (below).
     c.app->allow_extras();
     spec.declare(c);
+    // Every command that decodes images people give it: the decompression-bomb limit.
+    if (std::string_view(spec.name) != "layout" && std::string_view(spec.name) != "train-demo" &&
+        std::string_view(spec.name) != "make-images")
+      c.app->add_option("--max-image-pixels", max_image_pixels,
+                        "an image whose header declares more pixels (width × height) is skipped before decoding")
+          ->capture_default_str()
+          ->check(whole(1));
   }
 
   // An unknown command is one line, as every other usage error.
@@ -721,8 +731,14 @@ int main(int argc, char** argv) {
   }
   const settings& s = *chosen->s;
   actatlas::set_progress_quiet(s.quiet);
+  actatlas::io::max_image_pixels() = max_image_pixels;
+  // Ctrl-C and SIGTERM stop the stage at its next safe point (io/interrupt.hpp).
+  actatlas::io::install_interrupt_handlers();
   try {
     return chosen->run(s);
+  } catch (const actatlas::io::interrupted& e) {
+    print_error(name, std::string(e.what()) + ": stopped; what was finished is kept, the same command resumes");
+    return e.exit_status();
   } catch (const cli::usage_error& e) {
     print_error(name, e.what());
     return 2;

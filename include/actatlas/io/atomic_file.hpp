@@ -5,6 +5,8 @@
 #pragma once
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -27,9 +29,18 @@ inline std::filesystem::path temporary_sibling(const std::filesystem::path& path
 }
 }  // namespace detail
 
+namespace detail {
+//! "cannot open for writing", "write failed" and the like, with the system's reason when it
+//! left one (ENOSPC: "No space left on device", EACCES: "Permission denied").
+inline std::string io_problem(const char* what, int err) {
+  return err != 0 ? std::string(what) + ": " + std::strerror(err) : std::string(what) + " (disk full?)";
+}
+}  // namespace detail
+
 //! Writes `path` through `write` into a temporary sibling, then renames it into place.
-//! If `write` throws or the stream fails, the temporary is removed and `path` is left as
-//! it was (absent, or the previous complete version).
+//! If `write` throws or the stream fails (a full disk, a quota), the temporary is removed
+//! and `path` is left as it was (absent, or the previous complete version); the error is
+//! an input_error naming `path` and the system's reason.
 inline void atomic_write(const std::filesystem::path& path, const std::function<void(std::ostream&)>& write) {
   namespace fs = std::filesystem;
   if (path.has_parent_path()) {
@@ -40,13 +51,19 @@ inline void atomic_write(const std::filesystem::path& path, const std::function<
   const fs::path tmp = detail::temporary_sibling(path);
   try {
     {
+      errno = 0;
       std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      if (!out) throw input_error(path.string(), "cannot open for writing");
+      if (!out) throw input_error(path.string(), detail::io_problem("cannot open for writing", errno));
       write(out);
       out.flush();
-      if (!out) throw input_error(path.string(), "write failed (disk full?)");
+      if (!out) throw input_error(path.string(), detail::io_problem("write failed", errno));
+      errno = 0;
+      out.close();  // the last buffered bytes reach the file system here
+      if (!out) throw input_error(path.string(), detail::io_problem("write failed", errno));
     }
-    fs::rename(tmp, path);
+    std::error_code ec;
+    fs::rename(tmp, path, ec);
+    if (ec) throw input_error(path.string(), "cannot rename the finished file into place: " + ec.message());
   } catch (...) {
     std::error_code ignored;
     fs::remove(tmp, ignored);

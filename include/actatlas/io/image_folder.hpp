@@ -216,10 +216,23 @@ namespace detail {
 inline std::string undecodable_reason(const std::filesystem::path& path, std::uint64_t max_pixels) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) return "cannot open (no such file, or not readable)";
-  unsigned char magic[12] = {};
+  unsigned char magic[24] = {};
   const std::size_t got = std::fread(magic, 1, sizeof magic, f);
+  const auto too_many = [&](std::uint64_t w, std::uint64_t h) {
+    return "declares " + std::to_string(w) + "×" + std::to_string(h) + " pixels, more than the limit of " +
+           std::to_string(max_pixels) + " (--max-image-pixels)";
+  };
+  const auto be32 = [&](int at) {
+    return (std::uint64_t{magic[at]} << 24) | (std::uint64_t{magic[at + 1]} << 16) | (std::uint64_t{magic[at + 2]} << 8) |
+           magic[at + 3];
+  };
   std::string reason;
-  if (got >= 6 && std::memcmp(magic, "GIF8", 4) == 0) {
+  if (got == 24 && std::memcmp(magic, "\x89PNG\r\n\x1a\n", 8) == 0 && std::memcmp(magic + 12, "IHDR", 4) == 0 &&
+      be32(16) * be32(20) > max_pixels) {
+    // Read here rather than through stbi_info, which refuses a PNG above 2^30 bytes of
+    // pixels as an "unknown image type": a bomb should be named as one.
+    reason = too_many(be32(16), be32(20));
+  } else if (got >= 6 && std::memcmp(magic, "GIF8", 4) == 0) {
     reason = "GIF is not supported (convert it to PNG or JPEG)";
   } else if (got >= 12 && std::memcmp(magic, "RIFF", 4) == 0 && std::memcmp(magic + 8, "WEBP", 4) == 0) {
     reason = "WebP is not supported (convert it to PNG or JPEG)";
@@ -232,8 +245,7 @@ inline std::string undecodable_reason(const std::filesystem::path& path, std::ui
     } else if (w <= 0 || h <= 0) {
       reason = "empty image";
     } else if (static_cast<std::uint64_t>(w) * static_cast<std::uint64_t>(h) > max_pixels) {
-      reason = "declares " + std::to_string(w) + "×" + std::to_string(h) + " pixels, more than the limit of " +
-               std::to_string(max_pixels) + " (--max-image-pixels)";
+      reason = too_many(static_cast<std::uint64_t>(w), static_cast<std::uint64_t>(h));
     } else if (has_unsupported_image_extension(path)) {
       reason = "GIF and WebP files are not supported (convert it to PNG or JPEG)";
     }

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <array>
+#include <cerrno>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -307,26 +308,31 @@ class npy_writer {
  public:
   npy_writer(std::filesystem::path path, std::size_t cols)
       : path_(std::move(path)), tmp_(io::detail::temporary_sibling(path_)), cols_(cols) {
-    if (path_.has_parent_path()) std::filesystem::create_directories(path_.parent_path());
+    if (path_.has_parent_path()) {
+      std::error_code ec;
+      std::filesystem::create_directories(path_.parent_path(), ec);
+      if (ec) throw input_error(path_.string(), "cannot create folder: " + ec.message());
+    }
+    errno = 0;
     out_.open(tmp_, std::ios::binary | std::ios::trunc);
-    if (!out_) throw input_error(path_.string(), "cannot open for writing");
+    if (!out_) throw input_error(path_.string(), io::detail::io_problem("cannot open for writing", errno));
     const auto header = detail::make_npy_header<T>({0, cols_}, header_size);
     out_.write(header.data(), static_cast<std::streamsize>(header.size()));
   }
   npy_writer(const npy_writer&) = delete;
   npy_writer& operator=(const npy_writer&) = delete;
   ~npy_writer() {
-    if (out_.is_open()) {
-      out_.close();
-      std::error_code ignored;
-      std::filesystem::remove(tmp_, ignored);
-    }
+    if (committed_) return;
+    if (out_.is_open()) out_.close();
+    std::error_code ignored;
+    std::filesystem::remove(tmp_, ignored);  // also after a close() that failed half-way
   }
 
   //! Appends `n` rows stored contiguously at `rows`.
   void append(const T* rows, std::size_t n) {
+    errno = 0;
     out_.write(reinterpret_cast<const char*>(rows), static_cast<std::streamsize>(n * cols_ * sizeof(T)));
-    if (!out_) throw input_error(path_.string(), "write failed (disk full?)");
+    if (!out_) throw input_error(path_.string(), io::detail::io_problem("write failed", errno));
     rows_ += n;
   }
   std::size_t rows() const noexcept { return rows_; }
@@ -335,12 +341,17 @@ class npy_writer {
   //! Finishes the file: the header gets the row count, then the rename makes it visible.
   void close() {
     const auto header = detail::make_npy_header<T>({rows_, cols_}, header_size);
+    errno = 0;
     out_.seekp(0);
     out_.write(header.data(), static_cast<std::streamsize>(header.size()));
     out_.flush();
-    if (!out_) throw input_error(path_.string(), "write failed");
+    if (!out_) throw input_error(path_.string(), io::detail::io_problem("write failed", errno));
     out_.close();
-    std::filesystem::rename(tmp_, path_);
+    if (!out_) throw input_error(path_.string(), io::detail::io_problem("write failed", errno));
+    std::error_code ec;
+    std::filesystem::rename(tmp_, path_, ec);
+    if (ec) throw input_error(path_.string(), "cannot rename the finished file into place: " + ec.message());
+    committed_ = true;
   }
 
  private:
@@ -349,6 +360,7 @@ class npy_writer {
   std::filesystem::path tmp_;
   std::size_t cols_;
   std::size_t rows_ = 0;
+  bool committed_ = false;
   std::ofstream out_;
 };
 

@@ -42,7 +42,9 @@
 #include "../concepts/sampler.hpp"
 #include "../error.hpp"
 #include "../io/atomic_file.hpp"
+#include "../io/folder_lock.hpp"
 #include "../io/image_folder.hpp"
+#include "../io/interrupt.hpp"
 #include "../io/npy.hpp"
 #include "../io/provenance_csv.hpp"
 #include "../io/remove_tree.hpp"
@@ -161,6 +163,7 @@ inline void remove_collection(const std::filesystem::path& run) {
 //! that was stopped early (what is merged is whatever prefix of shards was committed).
 inline collect_summary merge_shards(const std::filesystem::path& run, bool keep_shards = false) {
   namespace fs = std::filesystem;
+  const io::folder_lock lock(run);
   const auto config_path = run / "collection.json";
   std::ifstream in(config_path);
   if (!in) throw input_error(config_path.string(), "no collection here (no collection.json)");
@@ -280,7 +283,7 @@ collect_summary collect(classifier& model, const std::filesystem::path& images, 
 
   // Start, or resume what this folder holds.
   const fs::path config_path = run / "collection.json", shards = run / "shards";
-  fs::create_directories(run);
+  const io::folder_lock lock(run);  // one writer per run folder (io/folder_lock.hpp); creates it
   collect_summary summary;
   auto tell = [&](stage_report r) {
     summary.report = r;
@@ -368,6 +371,7 @@ collect_summary collect(classifier& model, const std::filesystem::path& images, 
       detail::shard_record record;
       const std::uint64_t shard_end = std::min(max_visits, (shard + 1) * visits_per_shard);
       while (visit < shard_end && !finished()) {
+        io::throw_if_interrupted();  // between batches: committed shards stay, this one's temporaries go
         auto next = reader.next();
         if (!next) {
           visit = shard_end;

@@ -23,7 +23,9 @@
 #include "../cells.hpp"
 #include "../error.hpp"
 #include "../io/cells_json.hpp"
+#include "../io/folder_lock.hpp"
 #include "../io/image_folder.hpp"
+#include "../io/interrupt.hpp"
 #include "../io/npy.hpp"
 #include "../io/png.hpp"
 #include "../io/provenance_csv.hpp"
@@ -151,7 +153,7 @@ render_result draw_atlas(classifier& model, const std::filesystem::path& run, co
 
   render_result result;
   nlohmann::json viewer_levels = nlohmann::json::array();
-  fs::create_directories(out);
+  const io::folder_lock lock(out);  // one writer per atlas folder (io/folder_lock.hpp); creates it
   const std::size_t classes = attributions ? attr_view.cols() : 0;
   for (const auto& level : levels) {
     const std::size_t g = level.grid;
@@ -168,6 +170,7 @@ render_result draw_atlas(classifier& model, const std::filesystem::path& run, co
     std::size_t batches_done = 0;
     const std::size_t batches = (cells.size() + icon_batch - 1) / icon_batch;
     level_opts.progress = [&](std::string_view, std::size_t step, std::size_t steps) {
+      io::throw_if_interrupted();  // between optimisation steps: cached icons stay, this batch's are redone
       report(progress, "icons " + gs, batches_done * steps + step, batches * steps);
       if (step >= steps) ++batches_done;
     };
