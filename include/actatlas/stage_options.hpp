@@ -36,6 +36,18 @@ struct icon_options {
   std::uint64_t seed = 0;          //!< every random draw of the icons derives from it
   std::size_t batch = 32;          //!< icons optimised together
   bool whiten = true;              //!< whiten directions by the activations' second moment (off for early layers)
+
+  //! The article's reference, the defaults: 4 attempts of 1,024 steps.
+  static icon_options article() { return {}; }
+  //! A draft: one attempt of 256 steps, 16 times fewer steps than the article. Its icons show
+  //! the same motifs; the final objective is about 0.83 of the article's (docs/inversion.md,
+  //! "Steps and attempts", measured on the demo CNN). What `actatlas demo` uses.
+  static icon_options draft() {
+    icon_options o;
+    o.steps = 256;
+    o.attempts = 1;
+    return o;
+  }
 };
 
 //! How the atlas pictures, tiles, dataset patches and viewer data are drawn.
