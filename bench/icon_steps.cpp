@@ -185,6 +185,25 @@ int main(int argc, char** argv) {
                     static_cast<long long>(icons), cost);
       }
     }
+    // Attempts pruned after a short run: every attempt runs `p` steps, the best by its score
+    // then is the only one continued to the end. Read off the same run: the continued
+    // attempt's final objective is its own (render_icons would draw other transforms for
+    // the continuation, so this is the estimate of what such a schedule gives).
+    if (attempts > 1) {
+      std::printf("# attempts pruned: all %lld run p steps, the best continues to %lld\n", static_cast<long long>(attempts),
+                  static_cast<long long>(steps));
+      std::printf("%8s %13s %14s %11s\n", "p", "mean/article", "within 2%", "step cost");
+      for (std::size_t k = 0; k + 1 < article.score_at_steps.size(); ++k) {
+        const auto p = article.score_at_steps[k];
+        const auto chosen = std::get<1>(ref.scores.select(1, static_cast<std::int64_t>(k)).max(0));  // [B]
+        const auto kept = ref.attempt_objective.gather(0, chosen.unsqueeze(0)).squeeze(0);
+        const double mean = kept.mean().item<double>();
+        const auto within = (kept >= reference - 0.02 * reference.abs()).sum().item<std::int64_t>();
+        const double cost = static_cast<double>(attempts * p + (steps - p)) / static_cast<double>(steps * attempts);
+        std::printf("%8lld %13.4f %10lld/%-3lld %10.4f\n", static_cast<long long>(p), mean / ref_mean,
+                    static_cast<long long>(within), static_cast<long long>(icons), cost);
+      }
+    }
     const double fast_mean = torch::tensor(cheap.objective).mean().item<double>();
     std::printf("# %lld attempts x %lld steps: mean final objective %.4f (%.4f of the article's), %.1f s: %.2fx faster\n",
                 static_cast<long long>(fast_attempts), static_cast<long long>(fast_steps), fast_mean, fast_mean / ref_mean,
