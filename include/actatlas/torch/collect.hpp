@@ -305,14 +305,25 @@ collect_summary collect(classifier& model, const std::filesystem::path& images, 
       tell({"collect", false, differences});
       detail::remove_collection(run);
       old.reset();
-    } else if (old->value("complete", false)) {
-      summary.already_complete = true;
-      summary.samples = summary.resumed_samples = (*old)["result"].value("samples", std::uint64_t{0});
-      summary.visits = (*old)["result"].value("visits", std::uint64_t{0});
-      for (const auto& s : (*old)["result"].value("skipped", nlohmann::json::array()))
-        summary.skipped.push_back({s.at("path").get<std::string>(), s.at("reason").get<std::string>()});
-      tell({"collect", true, "same options and inputs"});
-      return summary;
+    } else {
+      try {
+        if (old->value("complete", false)) {
+          summary.already_complete = true;
+          summary.samples = summary.resumed_samples = old->at("result").value("samples", std::uint64_t{0});
+          summary.visits = old->at("result").value("visits", std::uint64_t{0});
+          for (const auto& s : old->at("result").value("skipped", nlohmann::json::array()))
+            summary.skipped.push_back({s.at("path").get<std::string>(), s.at("reason").get<std::string>()});
+          tell({"collect", true, "same options and inputs"});
+          return summary;
+        }
+      } catch (const nlohmann::json::exception&) {
+        // JSON, but entries of the wrong type (edited by hand, another program): as
+        // unreadable as broken JSON, and answered the same way.
+        summary = {};
+        tell({"collect", false, config_path.string() + " was unreadable; collecting anew"});
+        detail::remove_collection(run);
+        old.reset();
+      }
     }
   }
   if (!old) io::atomic_write(config_path, [&](std::ostream& out) { out << config.dump(2) << '\n'; });
