@@ -339,6 +339,23 @@ TEST_CASE("a decompression bomb is refused from its header, before decoding", "[
     REQUIRE(std::holds_alternative<actatlas::io::image_failure>(r9));
     CHECK_THAT(std::get<actatlas::io::image_failure>(r9).reason, Catch::StartsWith("declares 9000×9000 pixels"));
   }
+  SECTION("a chunk claiming more bytes than the file holds is refused before stb reserves them") {
+    // fuzz/regressions/image/png_idat_claims_1gb.png, rebuilt: a 2×1 PNG whose IDAT length
+    // says 2^30 + 13 bytes (stb reallocated that much before reading a byte of it).
+    bytes b{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    bytes h;
+    put32(h, 2);
+    put32(h, 1);
+    h.insert(h.end(), {8, 4, 0, 0, 0});
+    chunk(b, "IHDR", h);
+    put32(b, 0x4000000du);
+    b.insert(b.end(), {'I', 'D', 'A', 'T', 0x78, 0xda, 0x00, 0x49});
+    write_file(dir / "chunk.png", b);
+    auto rc = actatlas::io::load_image(dir / "chunk.png", 8, 8);
+    REQUIRE(std::holds_alternative<actatlas::io::image_failure>(rc));
+    CHECK(std::get<actatlas::io::image_failure>(rc).reason ==
+          "corrupt PNG: chunk 'IDAT' claims 1073741837 bytes, the file holds 0 after it (truncated or forged)");
+  }
   SECTION("the limit is inclusive and adjustable") {
     write_file(dir / "small.png", encode_png(patterned(4, 3, 8, 2)));  // 12 pixels
     CHECK(std::holds_alternative<actatlas::io::image_planes>(actatlas::io::load_image(dir / "small.png", 4, 4, 12)));

@@ -210,6 +210,29 @@ inline image_planes resize_and_crop(const std::uint8_t* rgb, int height, int wid
 
 namespace detail {
 
+//! A PNG whose chunk claims more bytes than the file holds, as a reason ("" when every
+//! chunk up to IEND fits). stb reserves a chunk's claimed length before reading it, so a
+//! 52-byte file claiming a 1 GB IDAT allocated 1 GB (found by fuzz/image.cpp).
+inline std::string png_chunk_problem(std::FILE* f) {
+  if (std::fseek(f, 0, SEEK_END) != 0) return "cannot read";
+  const long size = std::ftell(f);
+  long pos = 8;
+  while (pos + 8 <= size) {
+    unsigned char head[8];
+    if (std::fseek(f, pos, SEEK_SET) != 0 || std::fread(head, 1, 8, f) != 8) return "cannot read";
+    const std::uint64_t length = (std::uint64_t{head[0]} << 24) | (std::uint64_t{head[1]} << 16) |
+                                 (std::uint64_t{head[2]} << 8) | head[3];
+    const std::uint64_t room = static_cast<std::uint64_t>(size - pos - 8);
+    std::string type(reinterpret_cast<const char*>(head + 4), 4);
+    if (length + 4 > room)  // the data and its CRC
+      return "corrupt PNG: chunk '" + type + "' claims " + std::to_string(length) + " bytes, the file holds " +
+             std::to_string(room < 4 ? 0 : room - 4) + " after it (truncated or forged)";
+    if (type == "IEND") break;
+    pos += 12 + static_cast<long>(length);
+  }
+  return "";
+}
+
 //! Why the file at `path` will not be decoded, judged from its first bytes and its header
 //! alone (nothing is decoded, no pixel buffer allocated); "" when it may be. The reasons
 //! are for people: they say what the file is and what to do.
@@ -227,8 +250,10 @@ inline std::string undecodable_reason(const std::filesystem::path& path, std::ui
            magic[at + 3];
   };
   std::string reason;
-  if (got == 24 && std::memcmp(magic, "\x89PNG\r\n\x1a\n", 8) == 0 && std::memcmp(magic + 12, "IHDR", 4) == 0 &&
-      be32(16) * be32(20) > max_pixels) {
+  const bool png = got == 24 && std::memcmp(magic, "\x89PNG\r\n\x1a\n", 8) == 0;
+  if (png) reason = png_chunk_problem(f);
+  if (!reason.empty()) {  // a chunk that overruns the file: the reason is set
+  } else if (png && std::memcmp(magic + 12, "IHDR", 4) == 0 && be32(16) * be32(20) > max_pixels) {
     // Read here rather than through stbi_info, which refuses a PNG above 2^30 bytes of
     // pixels as an "unknown image type": a bomb should be named as one.
     reason = too_many(be32(16), be32(20));
