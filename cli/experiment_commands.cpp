@@ -53,7 +53,7 @@ void print_comparison(const actatlas::dataset_comparison_result& r, const std::v
       std::string top;
       for (auto [cls, v] : e.top_classes) {
         if (!top.empty()) top += ", ";
-        top += cls < names.size() ? names[cls] : std::to_string(cls);
+        top += actatlas::detail::short_class_name(names, cls);
       }
       std::printf("  %c%zu (%u, %u)  n %zu/%zu  log2 %+.2f  q %.2g%s  %s\n", side == 0 ? 'A' : 'B', k + 1, e.ix, e.iy, e.stats.n_a,
                   e.stats.n_b, e.stats.log2_ratio, e.stats.q_value, e.stats.side != 0 ? "" : " (n.s.)", top.c_str());

@@ -199,6 +199,12 @@ inline std::vector<std::size_t> listed_cells(const std::vector<experiments::cell
   return sig;
 }
 
+//! A class's name up to its first comma (ImageNet's "tench, Tinca tinca" → "tench"), for lists.
+inline std::string short_class_name(const std::vector<std::string>& names, std::size_t cls) {
+  if (cls >= names.size()) return std::to_string(cls);
+  return names[cls].substr(0, names[cls].find(','));
+}
+
 inline std::string fmt(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
@@ -358,7 +364,10 @@ inline void write_comparison(classifier& model, const picture_options& picture_o
     for (std::size_t k = 0; k < list.size(); ++k) {
       const auto& e = list[k];
       std::string top;
-      for (auto [cls, v] : e.top_classes) top += (top.empty() ? "" : ", ") + (cls < names.size() ? names[cls] : std::to_string(cls));
+      for (auto [cls, v] : e.top_classes) {
+        if (!top.empty()) top += ", ";
+        top += short_class_name(names, cls);
+      }
       md << "| " << (side == 0 ? "A" : "B") << k + 1 << (e.stats.side != 0 ? "" : " (n.s.)") << " | (" << e.ix << ", " << e.iy
          << ") | " << e.stats.n_a << " | " << e.stats.n_b << " | " << detail::fmt("%+.2f", e.stats.log2_ratio) << " | "
          << detail::fmt("%.2g", e.stats.q_value) << " | " << top << " |\n";
