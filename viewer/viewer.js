@@ -435,8 +435,9 @@
       .find((e) => e.grid === lv.grid && e.ix === cell.ix && e.iy === cell.iy);
     for (const side of ['a', 'b']) {
       const img = $('panel-patches-' + side);
-      $('panel-patches-' + side + '-title').textContent = 'Patches from ' + (side === 'a' ? 'A: ' + comparison.a.name : 'B: ' + comparison.b.name);
       const n = Math.min(c.counts[side === 'a' ? 0 : 1], 6);
+      $('panel-patches-' + side + '-title').textContent = 'Patches from ' +
+        (side === 'a' ? 'A: ' + comparison.a.name : 'B: ' + comparison.b.name) + (n === 0 ? ' (none in this cell)' : '');
       if (listed && n > 0) {
         img.hidden = false;
         img.style.width = (n * patchPx * 2) + 'px';

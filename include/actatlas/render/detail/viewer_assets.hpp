@@ -103,6 +103,7 @@ body {
 #compare li span { color: #666; font-variant-numeric: tabular-nums; }
 #panel .patches { overflow-x: auto; }
 #panel .patches img { display: block; image-rendering: pixelated; border: 1px solid #ddd; }
+#panel .patches img[hidden] { display: none; }  /* `display: block` above would override [hidden] */
 )actatlas_viewer",
 };
 
@@ -545,8 +546,9 @@ R"actatlas_viewer(          const w = Math.max(2, cellPx / 20);
       .find((e) => e.grid === lv.grid && e.ix === cell.ix && e.iy === cell.iy);
     for (const side of ['a', 'b']) {
       const img = $('panel-patches-' + side);
-      $('panel-patches-' + side + '-title').textContent = 'Patches from ' + (side === 'a' ? 'A: ' + comparison.a.name : 'B: ' + comparison.b.name);
       const n = Math.min(c.counts[side === 'a' ? 0 : 1], 6);
+      $('panel-patches-' + side + '-title').textContent = 'Patches from ' +
+        (side === 'a' ? 'A: ' + comparison.a.name : 'B: ' + comparison.b.name) + (n === 0 ? ' (none in this cell)' : '');
       if (listed && n > 0) {
         img.hidden = false;
         img.style.width = (n * patchPx * 2) + 'px';
@@ -680,9 +682,9 @@ R"actatlas_viewer(          const w = Math.max(2, cellPx / 20);
   if (hasAttribution && classes.length) {
     // Alphabetical, so a name is easy to find among ImageNet's 1000.
     const order = classes.map((name, c) => [String(name), c]).sort((a, b) => a[0].localeCompare(b[0]));
-    const fragment = document.createDocumentFragment();
 )actatlas_viewer",
-R"actatlas_viewer(    for (const [name, c] of order) {
+R"actatlas_viewer(    const fragment = document.createDocumentFragment();
+    for (const [name, c] of order) {
       const option = document.createElement('option');
       option.value = String(c);
       option.textContent = name;
