@@ -65,11 +65,13 @@ TEST_CASE("log2 ratio: one pseudo-sample split by set size", "[dataset_compariso
 }
 
 TEST_CASE("compare_counts: sides, q-values, sizes 10:1", "[dataset_comparison]") {
-  // A has 10× the samples of B. Cell 0: in proportion; cell 1: only A; cell 2: B-heavy.
-  const auto c = compare_counts({{{200, 20}}, {{60, 0}}, {{20, 30}}}, 1000, 100);
+  // A has 10× the samples of B. Cell 0: about in proportion (leaning A, not significantly);
+  // cell 1: only A; cell 2: B-heavy.
+  const auto c = compare_counts({{{210, 19}}, {{60, 0}}, {{20, 30}}}, 1000, 100);
   REQUIRE(c.size() == 3);
   CHECK(c[0].side == 0);
-  CHECK(c[0].p_value == Approx(1.0).margin(0.2));
+  CHECK(c[0].log2_ratio > 0);
+  CHECK(c[0].p_value > 0.5);
   CHECK(c[1].side == 1);
   CHECK(c[1].log2_ratio > 0);
   CHECK(c[2].side == -1);
