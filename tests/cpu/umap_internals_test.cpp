@@ -6,8 +6,7 @@
 // - the spectral initialisation on graphs whose eigenvectors are known (a cycle: a circle
 //   of equally spaced points) or computed densely (xtensor-blas's eigh of the normalised
 //   adjacency), and on two disconnected components;
-// - one epoch of the SGD on a three-vertex star against the step worked out here with std::pow:
-//   each sampled edge moves its head and, by the opposite step, its tail (umap-learn's rule).
+// - one epoch of the SGD on a three-vertex star against the steps worked out here with std::pow.
 #include <catch2/catch.hpp>
 
 #include <actatlas/reducer/detail/umap_fuzzy_set.hpp>
@@ -355,15 +354,15 @@ TEST_CASE("umap spectral initialisation finds the Fiedler vector of a long chain
   CHECK(std::abs(dot) / std::sqrt(norm) > 0.99);
 }
 
-// The SGD's update rule (issue 19): for each sampled edge (h, t) umap-learn moves the head
-// by the clipped attractive step and the tail by its opposite. Ours takes the heads' steps
-// in a first pass, every vertex along its own edges against the epoch's starting positions,
-// and the tails' in a second. On a star 0–1, 0–2 (weights 1, no negative samples) the first
-// epoch samples nothing (as umap-learn: an edge of period 1 is first due at epoch 1), the
-// second (learning rate 1 · (1 − 1/2)) samples every edge once. The centre's second step
-// starts from where its first left it, so the leaves' tail steps differ from their own head
-// steps: the rule "head moves twice, tail waits for the reverse edge" gives other positions.
-TEST_CASE("umap SGD moves both ends of a sampled edge, the tail by the head's opposite step", "[umap][umap-internals]") {
+// The SGD's update rule (docs/reducers.md, "Differences from umap-learn"): in an epoch
+// every vertex takes, along its own edges in order, twice the clipped attractive step
+// towards the other end as it stood when the epoch began (a snapshot); the other end
+// moves only through its own reverse edge. On a star 0–1, 0–2 (weights 1, no negative
+// samples) the first epoch samples nothing (as umap-learn: an edge of period 1 is first
+// due at epoch 1), the second (learning rate 1 · (1 − 1/2)) samples every edge once. The
+// centre's second step starts from where its first left it; the leaves read the centre
+// where the epoch began.
+TEST_CASE("umap SGD: each vertex takes twice the step along its own edges, against the epoch's snapshot", "[umap][umap-internals]") {
   sparse_graph g;
   g.n = 3;
   g.row_start = {0, 2, 3, 4};
@@ -391,13 +390,13 @@ TEST_CASE("umap SGD moves both ends of a sampled edge, the tail by the head's op
   };
   const point c{y0[0][0], y0[0][1]}, l1{y0[1][0], y0[1][1]}, l2{y0[2][0], y0[2][1]};
   const point s01 = step(c, l1);
-  const point c1{c[0] + s01[0], c[1] + s01[1]};
+  const point c1{c[0] + 2 * s01[0], c[1] + 2 * s01[1]};
   const point s02 = step(c1, l2);  // the centre has moved; the leaf is read where the epoch began
   const point s10 = step(l1, c), s20 = step(l2, c);
   const point expected[3] = {
-      {c1[0] + s02[0] - s10[0] - s20[0], c1[1] + s02[1] - s10[1] - s20[1]},
-      {l1[0] + s10[0] - s01[0], l1[1] + s10[1] - s01[1]},
-      {l2[0] + s20[0] - s02[0], l2[1] + s20[1] - s02[1]},
+      {c1[0] + 2 * s02[0], c1[1] + 2 * s02[1]},
+      {l1[0] + 2 * s10[0], l1[1] + 2 * s10[1]},
+      {l2[0] + 2 * s20[0], l2[1] + 2 * s20[1]},
   };
   for (std::size_t i = 0; i < 3; ++i)
     for (std::size_t d = 0; d < 2; ++d) {

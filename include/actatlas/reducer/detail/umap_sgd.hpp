@@ -5,22 +5,20 @@
 /// followed by negative_sample_rate random points that push the head away; gradients
 /// are clipped to ±4 and the learning rate falls linearly to 0.
 ///
-/// Parallel and deterministic: an epoch is two passes over the vertices. In the first,
-/// every vertex moves itself along its own edges in a fixed order (the head's step of
-/// each sampled edge, then its negative samples), against the positions of the others
-/// as they were at the start of the epoch (a snapshot), with negative samples drawn from
-/// a random stream derived from (seed, epoch, vertex); each sampled edge also records the
-/// opposite step for its tail. In the second, every vertex applies the steps recorded
-/// for it as a tail, in a fixed order. So each sampled edge moves both of its ends by
-/// the same step, as umap-learn's does (move_other), and the layout depends on the seed
-/// only, not on the thread count. The tail's step lands at the end of the epoch instead
-/// of at once; umap-learn's own parallel loop reads and writes positions unsynchronised.
+/// Parallel and deterministic: within an epoch, every vertex moves only itself, along its
+/// own edges in a fixed order, against the positions of the others as they were at the
+/// start of the epoch (a snapshot), with negative samples drawn from a random stream
+/// derived from (seed, epoch, vertex). So the layout depends on the seed only, not on
+/// the thread count. umap-learn moves both ends of a sampled edge; here the reverse edge
+/// moves the other end, and the head's attraction counts twice, which keeps umap-learn's
+/// balance of two attractive moves to negative_sample_rate repulsive ones per vertex.
+/// umap-learn's rule in a reproducible form (the head's step at once, the tail's opposite
+/// step in a second pass at the epoch's end) was built and measured on 2026-12-02 and not
+/// kept: +0.011 trustworthiness at the coarse scale on one real set, but lower label
+/// accuracy and neighbour preservation on both large real sets, lower trustworthiness on
+/// the 100k mixture, and 10% slower (docs/reducers.md, "The UMAP gap").
 /// The negative samples that follow one edge are computed from the same position of the
 /// head and applied together (repel_batch), where umap-learn applies them one by one.
-///
-/// An earlier rule moved only the head, by twice the step, and left the tail to the
-/// reverse edge: the same number of moves, but on real CNN activations it lost 0.01–0.02
-/// of trustworthiness at the coarser scale (docs/reducers.md, "The UMAP gap").
 #pragma once
 
 #include <algorithm>
@@ -28,8 +26,6 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <limits>
-#include <stdexcept>
 #include <vector>
 
 #include "../../matrix.hpp"
@@ -67,15 +63,9 @@ struct umap_sgd_params {
   unsigned threads = 1;
 };
 
-//! Per-edge sampling schedule (umap-learn's epochs_per_sample and friends), and the
-//! steps the sampled edges leave for their tails.
+//! Per-edge sampling schedule (umap-learn's epochs_per_sample and friends).
 struct umap_schedule {
   std::vector<float> per_sample, next_sample, per_negative, next_negative;
-  //! Steps waiting for the tails, edges × dims, grouped by tail: vertex k's incoming edges
-  //! own slots in_start[k] ... in_start[k + 1] − 1 (in head order); 0 where none is waiting.
-  std::vector<float> tail_step;
-  std::vector<std::size_t> in_start;  //!< n + 1 offsets into tail_step's slots
-  std::vector<std::uint32_t> slot;    //!< edge e's slot in tail_step
 };
 
 //! Negative samples are taken in batches of at most this many; see repel_batch.
@@ -120,12 +110,12 @@ inline void repel_batch(float* cur, const float* old, std::size_t v, std::size_t
   }
 }
 
-//! The first pass of an epoch: every vertex's own edges. `Dims` > 0 fixes the dimension
-//! at compile time (1 and 2, the atlas's cases, get unrolled loops); 0 reads it from `dims`.
+//! One epoch for every vertex. `Dims` > 0 fixes the dimension at compile time (1 and 2,
+//! the atlas's cases, get unrolled loops); 0 reads it from `dims`.
 template <std::size_t Dims>
-void umap_head_pass(float* pos, const float* old, std::size_t n, std::size_t dims_runtime, const sparse_graph& g,
-                    umap_schedule& sch, std::size_t epoch, float alpha, float a, float b, float two_ab, float gamma2b,
-                    std::uint64_t seed, unsigned threads) {
+void umap_epoch(float* pos, const float* old, std::size_t n, std::size_t dims_runtime, const sparse_graph& g,
+                umap_schedule& sch, std::size_t epoch, float alpha, float a, float b, float two_ab, float gamma2b,
+                std::uint64_t seed, unsigned threads) {
   const std::size_t dims = Dims ? Dims : dims_runtime;
   const float now = static_cast<float>(epoch);
   parallel_for(n, threads, 1024, [&](std::size_t begin, std::size_t end) {
@@ -141,15 +131,12 @@ void umap_head_pass(float* pos, const float* old, std::size_t n, std::size_t dim
         if (dist2 > 0) {
           const float powb = fast_pow(dist2, b);
           const float coeff = -two_ab * powb / (dist2 * (a * powb + 1.f));
-          float* tail = sch.tail_step.data() + std::size_t(sch.slot[e]) * dims;  // 0 until now: see the tail pass
-          for (std::size_t d = 0; d < dims; ++d) {
-            const float step = alpha * std::clamp(coeff * (cur[d] - other[d]), -4.f, 4.f);
-            cur[d] += step;
-            tail[d] = step;
-          }
+          for (std::size_t d = 0; d < dims; ++d)
+            cur[d] += 2.f * alpha * std::clamp(coeff * (cur[d] - other[d]), -4.f, 4.f);
         }
         sch.next_sample[e] += sch.per_sample[e];
-        // (now − next) / per is negative while no negative sample is due (and −1 when the rate is 0)
+        // (now − next) / per is negative while no negative sample is due (and −1 when the rate
+        // is 0): converting a negative float to size_t is undefined, so test first
         const float due = (now - sch.next_negative[e]) / sch.per_negative[e];
         const std::size_t negatives = due >= 1.f ? static_cast<std::size_t>(due) : 0;
         for (std::size_t first = 0; first < negatives; first += negative_batch) {
@@ -160,54 +147,6 @@ void umap_head_pass(float* pos, const float* old, std::size_t n, std::size_t dim
       }
     }
   });
-}
-
-//! The second pass: every vertex takes, in head order, the opposite of the steps its
-//! incoming sampled edges took at their heads, and clears their slots (a slot belongs to
-//! one tail, so this races with nothing). The slots of a vertex are contiguous: the first
-//! pass scatters its writes, this one reads in order.
-//! It also writes the next epoch's snapshot `old` (the positions every vertex reads).
-template <std::size_t Dims>
-void umap_tail_pass(float* pos, float* old, std::size_t n, std::size_t dims_runtime, umap_schedule& sch,
-                    unsigned threads) {
-  const std::size_t dims = Dims ? Dims : dims_runtime;
-  parallel_for(n, threads, 1024, [&](std::size_t begin, std::size_t end) {
-    for (std::size_t k = begin; k < end; ++k) {
-      float* cur = pos + k * dims;
-      float* step = sch.tail_step.data() + sch.in_start[k] * dims;
-      float* const last = sch.tail_step.data() + sch.in_start[k + 1] * dims;
-      for (; step != last; step += dims)
-        for (std::size_t d = 0; d < dims; ++d) {
-          cur[d] -= step[d];
-          step[d] = 0.f;
-        }
-      for (std::size_t d = 0; d < dims; ++d) old[k * dims + d] = cur[d];
-    }
-  });
-}
-
-template <std::size_t Dims>
-void umap_epoch(float* pos, float* old, std::size_t n, std::size_t dims, const sparse_graph& g,
-                umap_schedule& sch, std::size_t epoch, float alpha, float a, float b, float two_ab, float gamma2b,
-                std::uint64_t seed, unsigned threads) {
-  umap_head_pass<Dims>(pos, old, n, dims, g, sch, epoch, alpha, a, b, two_ab, gamma2b, seed, threads);
-  umap_tail_pass<Dims>(pos, old, n, dims, sch, threads);
-}
-
-//! in_start and slot: the graph's edges grouped by tail (a transpose of the CSR rows, in
-//! head order), so that the tail pass needs no symmetric graph.
-inline void index_incoming_edges(const sparse_graph& g, umap_schedule& sch) {
-  const std::size_t n = g.row_start.size() - 1, edges = g.col.size();
-  if (edges > std::size_t(std::numeric_limits<std::uint32_t>::max()))
-    throw std::length_error("umap: more than 2^32 graph edges");
-  sch.in_start.assign(n + 1, 0);
-  for (std::size_t e = 0; e < edges; ++e) ++sch.in_start[std::size_t(g.col[e]) + 1];
-  for (std::size_t k = 0; k < n; ++k) sch.in_start[k + 1] += sch.in_start[k];
-  sch.slot.resize(edges);
-  std::vector<std::size_t> fill(sch.in_start.begin(), sch.in_start.end() - 1);
-  for (std::size_t v = 0; v < n; ++v)
-    for (std::size_t e = g.row_start[v]; e < g.row_start[v + 1]; ++e)
-      sch.slot[e] = static_cast<std::uint32_t>(fill[g.col[e]]++);
 }
 
 inline void optimize_layout(matrix& y, const sparse_graph& g, const umap_sgd_params& p, const progress_fn& progress) {
@@ -228,14 +167,13 @@ inline void optimize_layout(matrix& y, const sparse_graph& g, const umap_sgd_par
     sch.per_negative[e] = p.negative_sample_rate > 0 ? sch.per_sample[e] / p.negative_sample_rate : 1e30f;
     sch.next_negative[e] = sch.per_negative[e];
   }
-  sch.tail_step.assign(edges * dims, 0.f);
-  index_incoming_edges(g, sch);
   const float gamma2b = 2.f * p.repulsion_strength * b;
   const float two_ab = 2.f * a * b;
   matrix snapshot = y;
   report(progress, "umap sgd", 0, p.epochs);
   for (std::size_t epoch = 0; epoch < p.epochs; ++epoch) {
     const float alpha = p.learning_rate * (1.f - static_cast<float>(epoch) / static_cast<float>(p.epochs));
+    std::copy(y.data(), y.data() + n * dims, snapshot.data());
     if (dims == 2)
       umap_epoch<2>(y.data(), snapshot.data(), n, dims, g, sch, epoch, alpha, a, b, two_ab, gamma2b, p.seed, p.threads);
     else if (dims == 1)
