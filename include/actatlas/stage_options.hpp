@@ -32,6 +32,7 @@ struct icon_options {
   std::int64_t size = 80;          //!< icon side in pixels
   std::int64_t steps = 1024;       //!< Adam steps per attempt (the article's reference)
   std::int64_t attempts = 4;       //!< independent restarts; the best per icon is kept
+  std::int64_t prune_after = 0;    //!< > 0: all attempts run this many steps, only the best goes on (render_options)
   double learning_rate = 0.05;     //!< Adam's (lucid's)
   std::uint64_t seed = 0;          //!< every random draw of the icons derives from it
   std::size_t batch = 32;          //!< icons optimised together

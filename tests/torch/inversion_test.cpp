@@ -344,6 +344,49 @@ TEST_CASE("inversion: scores after chosen steps are the final objectives of the 
   }
 }
 
+// Pruning keeps, per icon, the attempt that scores best after prune_after steps and
+// continues it alone. Without transforms the draws play no part, so the continued icon must
+// end exactly where its attempt run to the end on its own ends: that holds only if its
+// spectrum and both of Adam's moments were carried over.
+TEST_CASE("inversion: attempts pruned after p steps continue the best one from where it was", "[inversion]") {
+  tiny_model model(17);
+  auto directions = reachable_directions(model, 6, 27);
+  auto o = small_options();
+  o.no_transforms = true;
+  o.steps = 10;
+  o.attempts = 3;
+  const auto whole = inv::render_icons(model, "features", directions, obj::cossim_dot<4>{}, o);
+  auto early_o = o;
+  early_o.steps = 4;
+  const auto early = inv::render_icons(model, "features", directions, obj::cossim_dot<4>{}, early_o);
+  o.prune_after = 4;
+  const auto pruned = inv::render_icons(model, "features", directions, obj::cossim_dot<4>{}, o);
+
+  REQUIRE(pruned.history.sizes() == torch::IntArrayRef({3, 10, 6}));
+  CHECK(torch::equal(pruned.history.narrow(1, 0, 4), early.history));  // every attempt's first leg
+  int later = 0;
+  for (std::int64_t i = 0; i < 6; ++i) {
+    const auto k = static_cast<std::size_t>(i);
+    // The survivor is the attempt with the best score after 4 steps (early's kept one) ...
+    CHECK(pruned.attempt[k] == early.attempt[k]);
+    later += pruned.attempt[k] > 0;
+    // ... and it ends where that attempt ends when run to the end alone.
+    const float alone = whole.attempt_objective[pruned.attempt[k]][i].item<float>();
+    INFO("icon " << i << ": survivor " << pruned.attempt[k] << ", objective " << pruned.objective[k] << ", alone " << alone);
+    CHECK(pruned.objective[k] == Approx(alone).epsilon(1e-5));
+    for (std::int64_t a = 0; a < 3; ++a) {
+      const bool survivor = a == pruned.attempt[k];
+      CHECK(std::isnan(pruned.attempt_objective[a][i].item<float>()) != survivor);
+      CHECK(std::isnan(pruned.history[a][9][i].item<float>()) != survivor);
+    }
+  }
+  CHECK(later >= 1);  // not every survivor is attempt 0: the gathering is exercised
+  // Same seed, same bytes.
+  CHECK(torch::equal(inv::render_icons(model, "features", directions, obj::cossim_dot<4>{}, o).pixels, pruned.pixels));
+  o.score_at_steps = {5};
+  CHECK_THROWS_WITH(inv::render_icons(model, "features", directions, obj::cossim_dot<4>{}, o), Catch::Contains("prune_after"));
+}
+
 // A NaN final objective on the first attempt (e.g. a dead direction) must not stick: a
 // later finite attempt replaces it (review bug: with `v > kept || attempt == 0`, a NaN
 // kept from attempt 0 was never replaced, `v > NaN` being always false).

@@ -67,6 +67,8 @@ render_result pipeline<Policies...>::render(classifier& model, const std::filesy
                         {"model", model_id},
                         {"inputs", {{"layout", io::file_fingerprint(layout)},
                                     {"activations", io::file_fingerprint(run / "activations.npy")}}}};
+  // Recorded only when on, so that folders rendered before the option existed stay reusable.
+  if (icons_.prune_after > 0) wanted["icons"]["prune_after"] = icons_.prune_after;
   const fs::path record_path = out / "render.json";
   const auto on_disk = detail::read_record(record_path);
   render_result result;

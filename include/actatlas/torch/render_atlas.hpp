@@ -140,6 +140,7 @@ render_result draw_atlas(classifier& model, const std::filesystem::path& run, co
   icon_opts.size = icons_o.size;
   icon_opts.steps = icons_o.steps;
   icon_opts.attempts = icons_o.attempts;
+  icon_opts.prune_after = icons_o.prune_after;
   icon_opts.learning_rate = icons_o.learning_rate;
   icon_opts.seed = icons_o.seed;
   if (icons_o.whiten) {

@@ -106,6 +106,7 @@ std::string icon_settings(const std::string& model_id, const std::string& layer,
   j["size"] = o.size;
   j["steps"] = o.steps;
   j["attempts"] = o.attempts;
+  if (o.prune_after > 0) j["prune_after"] = o.prune_after;  // absent when off: older caches keep their keys
   j["learning_rate"] = o.learning_rate;
   j["seed"] = o.seed;
   j["alpha"] = o.alpha;
