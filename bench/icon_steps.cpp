@@ -5,7 +5,7 @@
 // cheaper setting, timed against the article's, and both sets of icons in one picture.
 //
 //   bench_icon_steps --model demo|FILE.pt@LAYER [--images DIR] [--icons 16] [--size 80]
-//                    [--steps 1024] [--attempts 4] [--scores 32,64,...] [--fast 256x1]
+//                    [--steps 1024] [--attempts 4] [--scores 32,64,...] [--fast 256x1|1024x4p32]
 //                    [--threads T] [--seed 0] [--out DIR]
 //
 // Directions: the activation at the centre of the layer's map for --icons real images (the
@@ -140,9 +140,11 @@ int main(int argc, char** argv) {
       images = folder_images(images_dir, icons, model->info());
     }
     const auto directions = centre_directions(*model, layer, images);
-    const auto x = fast_text.find('x');
+    // STEPSxATTEMPTS[pP]: e.g. 256x1, or 1024x4p32 (attempts pruned after 32 steps).
+    const auto x = fast_text.find('x'), pr = fast_text.find('p');
     const std::int64_t fast_steps = std::stoll(fast_text.substr(0, x));
-    const std::int64_t fast_attempts = x == std::string::npos ? 1 : std::stoll(fast_text.substr(x + 1));
+    const std::int64_t fast_attempts = x == std::string::npos ? 1 : std::stoll(fast_text.substr(x + 1, pr - x - 1));
+    const std::int64_t fast_prune = pr == std::string::npos ? 0 : std::stoll(fast_text.substr(pr + 1));
 
     inv::render_options article;
     article.size = size;
@@ -157,6 +159,7 @@ int main(int argc, char** argv) {
     inv::render_options fast = article;
     fast.steps = fast_steps;
     fast.attempts = fast_attempts;
+    fast.prune_after = fast_prune;
     fast.score_at_steps.clear();
     t0 = std::chrono::steady_clock::now();
     const auto cheap = inv::render_icons(*model, layer, directions, actatlas::objective::cossim_dot<4>{}, fast);
@@ -204,10 +207,14 @@ int main(int argc, char** argv) {
                     static_cast<long long>(within), static_cast<long long>(icons), cost);
       }
     }
-    const double fast_mean = torch::tensor(cheap.objective).mean().item<double>();
-    std::printf("# %lld attempts x %lld steps: mean final objective %.4f (%.4f of the article's), %.1f s: %.2fx faster\n",
-                static_cast<long long>(fast_attempts), static_cast<long long>(fast_steps), fast_mean, fast_mean / ref_mean,
-                fast_seconds, article_seconds / fast_seconds);
+    const auto cheap_objective = torch::tensor(cheap.objective);
+    const double fast_mean = cheap_objective.mean().item<double>();
+    const auto fast_within = (cheap_objective >= reference - 0.02 * reference.abs()).sum().item<std::int64_t>();
+    std::printf("# %s (%lld attempts x %lld steps, pruned after %lld): mean final objective %.4f (%.4f of the "
+                "article's, %lld/%lld icons within 2%%), %.1f s: %.2fx faster\n",
+                fast_text.c_str(), static_cast<long long>(fast_attempts), static_cast<long long>(fast_steps),
+                static_cast<long long>(fast_prune), fast_mean, fast_mean / ref_mean, static_cast<long long>(fast_within),
+                static_cast<long long>(icons), fast_seconds, article_seconds / fast_seconds);
 
     fs::create_directories(out_dir);
     const int w = static_cast<int>(icons * size), h = static_cast<int>(2 * size);
