@@ -403,24 +403,35 @@ void declare_atlas(command& c) {
   c.run = cli::run_atlas;
 }
 
+// What both demos share: the demo CNN's layer, and light icons (icon_options::draft(): one
+// attempt of 256 steps) at 64 px.
+void demo_defaults(settings& s) {
+  s.collect.layer = "conv4";
+  s.collect.batch = 64;
+  const auto draft = actatlas::icon_options::draft();
+  s.icons.steps = draft.steps;
+  s.icons.attempts = draft.attempts;
+  s.icons.size = 64;
+  s.pictures.canvas.cell_px = 64;
+}
+
+void cache_option(command& c) {
+  c.app->add_option("--cache", c.s->cache, "where the trained demo model is kept (default $ACTATLAS_CACHE, else ~/.cache/actatlas)");
+}
+
 void declare_demo(command& c) {
   auto& s = *c.s;
   // The demo's lighter defaults, so that it runs on a laptop CPU in minutes; the
   // article's reference settings are --steps 1024 --attempts 4 --icon-size 80.
   s.out = "actatlas-demo";
-  s.collect.layer = "conv4";
+  demo_defaults(s);
   s.collect.samples = 20000;
-  s.collect.batch = 64;
-  s.icons.steps = 256;
-  s.icons.attempts = 1;
-  s.icons.size = 64;
-  s.pictures.canvas.cell_px = 64;
   // Two levels, so that the viewer's zoom shows a finer grid (issue 18 item 5): 10×10, then
   // 20×20, the demo's old single level; the coarse level adds about a third of the icons.
   s.binning.base_grid = 10;
   s.binning.levels = 2;
   out_option(c, "output folder")->capture_default_str();
-  c.app->add_option("--cache", s.cache, "where the trained demo model is kept (default $ACTATLAS_CACHE, else ~/.cache/actatlas)");
+  cache_option(c);
   c.app->add_option("--per-class", s.per_class, "procedural images per class")->capture_default_str()->check(whole(1));
   add_collection(c, false);
   binds(c, c.app->add_option("--layer", s.collect.layer, "conv1 | conv2 | conv3 | conv4")->capture_default_str(), {"collect_options.layer"});
@@ -517,17 +528,12 @@ void declare_demo_compare_datasets(command& c) {
   // The demo's lighter icons (as `demo`), one 12×12 level, and a smaller set: 300 images a
   // class for A (4,800) and the shifted B (4,500), one sample each.
   s.out = "actatlas-demo-compare";
-  s.collect.layer = "conv4";
-  s.collect.batch = 64;
-  s.icons.steps = 256;
-  s.icons.attempts = 1;
-  s.icons.size = 64;
-  s.pictures.canvas.cell_px = 64;
+  demo_defaults(s);
   s.binning.base_grid = 12;
   s.per_class = 300;
   s.top_n = actatlas::dataset_comparison_options{}.top;
   out_option(c, "output folder: OUT/images-a, OUT/images-b and the comparison (as compare-datasets)")->capture_default_str();
-  c.app->add_option("--cache", s.cache, "where the trained demo model is kept (default $ACTATLAS_CACHE, else ~/.cache/actatlas)");
+  cache_option(c);
   c.app->add_option("--per-class", s.per_class, "images per class in A (B: none of boat, fish, lifebuoy; twice as many night)")
       ->capture_default_str()
       ->check(whole(1));
