@@ -53,8 +53,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 // The centre activation of `layer` for each image: the directions to invert.
 torch::Tensor centre_directions(actatlas::classifier& model, const std::string& layer, const torch::Tensor& images) {
   torch::NoGradGuard no_grad;
-  const auto a = model.features(images.to(model.device()), {layer}).at(layer);
-  return a.select(3, a.size(3) / 2).select(2, a.size(2) / 2).to(torch::kCPU).contiguous();
+  return inv::detail::centre_activation(model, images.to(model.device()), layer).to(torch::kCPU).contiguous();
 }
 
 // `n` images of the model's input size from the first files of `dir` (sorted by path).

@@ -118,9 +118,13 @@ double network_seconds(actatlas::classifier& model, const std::string& layer, st
   const auto device = model.device();
   auto x = torch::rand({batch, 3, side, side}, torch::TensorOptions().device(device)).requires_grad_(true);
   return best_per_call(device, repeats, calls, [&] {
-    auto out = whole ? model.forward(x, {layer}) : model.features(x, {layer});
-    const auto& a = out.at(layer);
-    auto h = a.select(3, a.size(3) / 2).select(2, a.size(2) / 2);
+    torch::Tensor h;
+    if (whole) {
+      const auto a = model.forward(x, {layer}).at(layer);
+      h = a.select(3, a.size(3) / 2).select(2, a.size(2) / 2);
+    } else {
+      h = inv::detail::centre_activation(model, x, layer);  // what render_icons runs
+    }
     (void)torch::autograd::grad({h.sum()}, {x});
   });
 }
