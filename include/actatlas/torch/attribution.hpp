@@ -11,6 +11,11 @@
 /// Both backward passes only run from the logits down to h; the layers below h are not
 /// differentiated. Works on any `classifier` whose graph is twice differentiable (every
 /// standard layer is), with no knowledge of its insides.
+///
+/// A token layer ([B,T,D], classifier.hpp's layer_layout) is differentiated as the model
+/// made it, since the logits depend on that tensor and not on any view of it; the gradient
+/// g is then read through the same layer_map() view as the activations, so a patch token's
+/// attribution is h_t · ∂logit/∂h_t and the leading (class) tokens are never sites.
 #pragma once
 
 #include <torch/torch.h>
@@ -67,14 +72,30 @@ inline void check_sites(const std::vector<sample_site>& sites, std::int64_t batc
 
 }  // namespace detail
 
-//! The map size of `layer` for this model's input (one blank image through the network).
+namespace detail {
+
+//! `layer`'s output in `out` as a [B,D,h,w] map (classifier.hpp's layer_map); a tensor
+//! that breaks the layer's declaration is an input_error naming the layer.
+inline ::torch::Tensor output_map(const model_info& info, const layer_outputs& out, const std::string& layer) {
+  const auto it = out.find(layer);
+  if (it == out.end()) throw input_error(layer, "the model did not return this layer");
+  try {
+    return layer_map(find_layer(info, layer), it->second);
+  } catch (const std::logic_error& e) {  // invalid_argument (shape), out_of_range (not in info)
+    throw input_error(layer, e.what());
+  }
+}
+
+}  // namespace detail
+
+//! The map size of `layer` for this model's input (one blank image through the network):
+//! for a token layer, its patch grid.
 inline std::pair<std::int64_t, std::int64_t> layer_map_size(classifier& model, const std::string& layer) {
   ::torch::NoGradGuard no_grad;
   const auto& info = model.info();
   const auto x = ::torch::full({1, 3, info.input_height, info.input_width}, 0.5f,
                                ::torch::TensorOptions().device(model.device()));
-  const auto out = model.forward(x, {layer});
-  const auto& h = out.at(layer);
+  const auto h = detail::output_map(info, model.forward(x, {layer}), layer);
   return {h.size(2), h.size(3)};
 }
 
@@ -88,7 +109,7 @@ inline layer_samples sample_layer(classifier& model, const ::torch::Tensor& x, c
   if (!with_attribution) {
     ::torch::NoGradGuard no_grad;
     auto result = model.forward(x, {layer});
-    const auto& h = result.at(layer);
+    const auto h = detail::output_map(model.info(), result, layer);
     out.height = h.size(2);
     out.width = h.size(3);
     detail::check_sites(sites, h.size(0), out.height, out.width, layer);
@@ -102,7 +123,8 @@ inline layer_samples sample_layer(classifier& model, const ::torch::Tensor& x, c
   // the backward passes below stop at h and never reach it.
   const auto input = x.detach().requires_grad_(true);
   auto result = model.forward(input, {layer});
-  const auto h = result.at(layer);
+  const auto raw = result.at(layer);  // what the logits depend on (a token layer's [B,T,D])
+  const auto h = detail::output_map(model.info(), result, layer);
   const auto logits = result.at("logits");
   out.height = h.size(2);
   out.width = h.size(3);
@@ -111,7 +133,7 @@ inline layer_samples sample_layer(classifier& model, const ::torch::Tensor& x, c
   out.activations = sites.empty() ? h.new_empty({0, h.size(1)}) : detail::gather_sites(h.detach(), sites);
   out.attributions = logits.new_zeros({static_cast<std::int64_t>(sites.size()), logits.size(1)});
   if (sites.empty()) return out;
-  if (!h.requires_grad()) throw input_error(layer, "the layer's activations carry no gradient");
+  if (!raw.requires_grad()) throw input_error(layer, "the layer's activations carry no gradient");
 
   // Round r takes the r-th site of every image: one direction per image per pass.
   std::vector<std::vector<std::size_t>> rounds;
@@ -125,12 +147,13 @@ inline layer_samples sample_layer(classifier& model, const ::torch::Tensor& x, c
   }
 
   const auto u = ::torch::zeros_like(logits).requires_grad_(true);
-  const auto g = ::torch::autograd::grad({(logits * u).sum()}, {h}, {}, /*retain_graph=*/true,
-                                         /*create_graph=*/true, /*allow_unused=*/true)[0];
-  if (!g.defined() || !g.requires_grad()) {
+  const auto g_raw = ::torch::autograd::grad({(logits * u).sum()}, {raw}, {}, /*retain_graph=*/true,
+                                             /*create_graph=*/true, /*allow_unused=*/true)[0];
+  if (!g_raw.defined() || !g_raw.requires_grad()) {
     // The logits do not depend on h (or only through something constant): attribution 0.
     return out;
   }
+  const auto g = layer_map(find_layer(model.info(), layer), g_raw);  // [B,D,h,w], still a function of u
   const auto h_detached = h.detach();
   for (std::size_t r = 0; r < rounds.size(); ++r) {
     std::vector<std::int64_t> bs, ys, xs;

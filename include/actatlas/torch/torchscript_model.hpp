@@ -3,9 +3,12 @@
 ///
 /// - `forward(x)` takes float32 `[B,3,H,W]` RGB in [0,1] (the module normalises itself)
 ///   and returns `Dict[str, Tensor]` with `"logits"` `[B,C]` and every exposed layer
-///   `[B,D,h,w]`;
+///   `[B,D,h,w]`, or, when the layer declares it, `[B,T,D]` tokens or `[B,h,w,D]`;
 /// - the archive carries an extra file `actatlas.json`:
-///   `{"input_size": [H, W], "class_names": [...], "layers": [{"name": ..., "channels": D}, ...]}`.
+///   `{"input_size": [H, W], "class_names": [...], "layers": [{"name": ..., "channels": D}, ...]}`;
+///   a transformer's layer adds `"layout": "tokens", "leading_tokens": 1, "patch_grid": [h, w]`
+///   (or `"layout": "channels_last"`), and `"fixed_input_size": true` says the model takes
+///   input_size only (docs/models.md, "Vision transformers").
 ///   A key the loader does not know is an error naming the closest known one (a misspelt
 ///   "classes" would otherwise leave the atlas labelled by class indices).
 ///
@@ -44,11 +47,12 @@ inline constexpr const char* torchscript_metadata_name = "actatlas.json";
 
 //! The keys actatlas.json may hold: those the loader reads (input_size, class_names,
 //! layers) and those tools/export_torchvision.py writes for people (format, source, input).
-inline constexpr std::array<std::string_view, 6> torchscript_metadata_keys = {"class_names", "format", "input",
-                                                                              "input_size",  "layers", "source"};
-//! The keys of one entry of "layers": name and channels are read, map_size (the layer's
-//! h×w at input_size, written by the exporter) is for people.
-inline constexpr std::array<std::string_view, 3> torchscript_layer_keys = {"channels", "map_size", "name"};
+inline constexpr std::array<std::string_view, 7> torchscript_metadata_keys = {
+    "class_names", "fixed_input_size", "format", "input", "input_size", "layers", "source"};
+//! The keys of one entry of "layers": name, channels, layout, leading_tokens and patch_grid
+//! are read; map_size (the layer's h×w at input_size, written by the exporter) is for people.
+inline constexpr std::array<std::string_view, 6> torchscript_layer_keys = {
+    "channels", "layout", "leading_tokens", "map_size", "name", "patch_grid"};
 
 namespace detail {
 
@@ -56,6 +60,31 @@ inline std::vector<std::string> json_keys(const nlohmann::json& object) {
   std::vector<std::string> keys;
   for (const auto& item : object.items()) keys.push_back(item.key());
   return keys;
+}
+
+//! The layout keys of one "layers" entry (layout, leading_tokens, patch_grid) into `layer`.
+inline layer_info parse_layer_layout(const nlohmann::json& l, layer_info layer, const std::string& where) {
+  const std::string context = "actatlas.json: layer '" + layer.name + "'";
+  const std::string layout = l.value("layout", std::string("channels_first"));
+  if (layout == "tokens") layer.layout = layer_layout::tokens;
+  else if (layout == "channels_last") layer.layout = layer_layout::channels_last;
+  else if (layout != "channels_first")
+    throw input_error(where, context + ": unknown layout \"" + layout + "\" (known: channels_first, tokens, channels_last)");
+  if (l.contains("patch_grid")) {
+    const auto& g = l.at("patch_grid");
+    layer.grid_height = g.is_number_integer() ? g.get<std::int64_t>() : g.at(0).get<std::int64_t>();
+    layer.grid_width = g.is_number_integer() ? g.get<std::int64_t>() : g.at(1).get<std::int64_t>();
+    if (layer.grid_height <= 0 || layer.grid_width <= 0) throw input_error(where, context + ": patch_grid must be positive");
+  }
+  layer.leading_tokens = l.value("leading_tokens", std::int64_t{0});
+  if (layer.leading_tokens < 0) throw input_error(where, context + ": leading_tokens must be >= 0");
+  if (layer.layout == layer_layout::tokens && layer.grid_height == 0)
+    throw input_error(where, context + ": a \"tokens\" layer needs \"patch_grid\": [h, w]");
+  if (layer.layout == layer_layout::channels_first && (l.contains("patch_grid") || l.contains("leading_tokens")))
+    throw input_error(where, context + ": patch_grid and leading_tokens need \"layout\": \"tokens\" or \"channels_last\"");
+  if (layer.layout == layer_layout::channels_last && l.contains("leading_tokens"))
+    throw input_error(where, context + ": a channels_last map has no leading tokens");
+  return layer;
 }
 
 //! Parses actatlas.json into model_info. Class names and channel counts may be absent:
@@ -81,6 +110,7 @@ inline model_info parse_torchscript_metadata(const std::string& text, const std:
       }
       if (info.input_height <= 0 || info.input_width <= 0) throw input_error(where, "input_size must be positive");
     }
+    if (j.contains("fixed_input_size")) info.fixed_input_size = j.at("fixed_input_size").get<bool>();
     if (j.contains("class_names")) info.class_names = j.at("class_names").get<std::vector<std::string>>();
     if (!j.contains("layers")) throw input_error(where, "actatlas.json has no \"layers\"");
     for (const auto& l : j.at("layers")) {
@@ -93,7 +123,7 @@ inline model_info parse_torchscript_metadata(const std::string& text, const std:
                            named ? "actatlas.json: layer '" + l["name"].get<std::string>() + "'"
                                  : "actatlas.json: layers[" + std::to_string(info.layers.size()) + "]");
         }
-        info.layers.push_back({l.at("name").get<std::string>(), l.value("channels", std::int64_t{0})});
+        info.layers.push_back(parse_layer_layout(l, {l.at("name").get<std::string>(), l.value("channels", std::int64_t{0})}, where));
       }
     }
   } catch (const nlohmann::json::exception& e) {
@@ -265,11 +295,20 @@ class torchscript_model final : public classifier {
       if (it == out.end())
         throw input_error(where_, "actatlas.json lists layer '" + layer.name + "' but forward does not return it");
       const auto& t = it->second;
-      if (t.dim() != 4) throw input_error(where_, "layer '" + layer.name + "' must be [B,D,h,w], got " + shape_text(t));
-      if (layer.channels != 0 && layer.channels != t.size(1))
-        throw input_error(where_, "layer '" + layer.name + "' has " + std::to_string(t.size(1)) +
+      if (layer.layout == layer_layout::channels_first && t.dim() == 3)
+        throw input_error(where_, "layer '" + layer.name + "' is " + shape_text(t) +
+                                      ", a token sequence: declare \"layout\": \"tokens\", \"leading_tokens\" and "
+                                      "\"patch_grid\" for it in actatlas.json (docs/models.md)");
+      ::torch::Tensor map;
+      try {
+        map = layer_map(layer, t);
+      } catch (const std::invalid_argument& e) {
+        throw input_error(where_, std::string(e.what()) + " (actatlas.json's declaration and the probe pass disagree)");
+      }
+      if (layer.channels != 0 && layer.channels != map.size(1))
+        throw input_error(where_, "layer '" + layer.name + "' has " + std::to_string(map.size(1)) +
                                       " channels, actatlas.json says " + std::to_string(layer.channels));
-      layer.channels = t.size(1);
+      layer.channels = map.size(1);
     }
     // The early-stopping method must agree with forward, layer by layer: an icon optimised
     // through a `features` that computes something else would be an icon of another model.

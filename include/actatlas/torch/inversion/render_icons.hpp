@@ -5,8 +5,9 @@
 /// For each attempt: B Fourier-parameterised images (fourier_image.hpp) → colour
 /// decorrelation and a sigmoid to [0, 1] (color_decorrelation.hpp) → with `alpha`, the RGB
 /// is composited over a random smooth background (lucid's `collapse_alpha_random`) → the
-/// transform list (transforms.hpp) → the model → the layer's activation at the centre of
-/// its map, h (B×D) → the objective f(h, v) (B values) → Adam (lr 0.05) ascends Σ f, minus
+/// transform list (transforms.hpp) → for a model with a fixed input size, a resize to it
+/// (transforms.hpp's resize_to) → the model → the layer's activation at the centre of its
+/// map (for a vision transformer, the centre patch token), h (B×D) → the objective f(h, v) (B values) → Adam (lr 0.05) ascends Σ f, minus
 /// the optional boundary-complexity penalty. After the last step, each icon is scored once
 /// more without transforms (its final objective value), and over the attempts the one with
 /// the largest final objective is kept per icon.
@@ -116,15 +117,27 @@ inline torch::Tensor boundary_complexity(const torch::Tensor& rgb, std::int64_t 
   return (diffs * mask).sum({1, 2, 3}) / (mask.sum() * rgb.size(1));
 }
 
-//! The activation at the centre of the layer's map, [B, D]. Through classifier::features:
-//! nothing after the layer can change it, so a model that stops there saves that work.
+//! The activation at the centre of the layer's map, [B, D]: for a token layer, the centre
+//! patch token (classifier.hpp's layer_map). Through classifier::features: nothing after
+//! the layer can change it, so a model that stops there saves that work. A model with a
+//! fixed input size (model_info::fixed_input_size) sees `x` resized to it.
 inline torch::Tensor centre_activation(classifier& model, const torch::Tensor& x, const std::string& layer) {
-  auto out = model.features(x, {layer});
+  const auto& info = model.info();
+  const auto seen = info.fixed_input_size ? resize_to(x, info.input_height, info.input_width) : x;
+  auto out = model.features(seen, {layer});
   const auto it = out.find(layer);
   if (it == out.end()) throw input_error(layer, "the model did not return this layer");
-  const auto& act = it->second;
-  if (act.dim() == 2) return act;  // a flat layer (e.g. logits-like): no position to pick
-  if (act.dim() != 4) throw input_error(layer, "layer output must be [B, D, h, w] or [B, D]");
+  const auto& raw = it->second;
+  if (raw.dim() == 2) return raw;  // a flat layer (e.g. logits-like): no position to pick
+  torch::Tensor act;
+  try {
+    act = layer_map(find_layer(info, layer), raw);
+  } catch (const std::invalid_argument& e) {
+    throw input_error(layer, e.what());
+  } catch (const std::out_of_range&) {  // a model that does not list the layer it returns
+    if (raw.dim() != 4) throw input_error(layer, "layer output must be [B, D, h, w] or [B, D]");
+    act = raw;
+  }
   return act.select(3, act.size(3) / 2).select(2, act.size(2) / 2);
 }
 

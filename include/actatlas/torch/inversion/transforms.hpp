@@ -279,4 +279,20 @@ inline torch::Tensor apply_transforms(const transform_list& steps, const torch::
          fill;
 }
 
+//! Resizes a batch [B, C, H, W] to height × width: bilinear (pixel centres at +0.5), with
+//! the antialiasing kernel when an axis shrinks, so that an icon larger than the input is
+//! averaged rather than aliased. Differentiable in `images`. Feature inversion puts it last,
+//! after the transform list, for models that take one input size only (a ViT's position
+//! embeddings fix the patch grid): the icon is optimised at its own size and the network
+//! sees it at the size it was trained on (docs/decisions.md, "Vision transformers").
+inline torch::Tensor resize_to(const torch::Tensor& images, std::int64_t height, std::int64_t width) {
+  if (images.size(2) == height && images.size(3) == width) return images;
+  namespace F = torch::nn::functional;
+  return F::interpolate(images, F::InterpolateFuncOptions()
+                                    .size(std::vector<std::int64_t>{height, width})
+                                    .mode(torch::kBilinear)
+                                    .align_corners(false)
+                                    .antialias(height < images.size(2) || width < images.size(3)));
+}
+
 }  // namespace actatlas::inversion
