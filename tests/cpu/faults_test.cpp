@@ -127,6 +127,26 @@ TEST_CASE("SIGINT and SIGTERM become an interrupted exception at the next safe p
   std::signal(SIGTERM, SIG_DFL);
 }
 
+TEST_CASE("a signal inherited as ignored (nohup, background jobs) stays ignored", "[faults]") {
+  for (const int sig : {SIGINT, SIGTERM}) {
+    const int other = sig == SIGINT ? SIGTERM : SIGINT;
+    std::signal(sig, SIG_IGN);
+    std::signal(other, SIG_DFL);
+    actatlas::io::install_interrupt_handlers();
+    struct sigaction now {};
+    ::sigaction(sig, nullptr, &now);
+    CHECK(now.sa_handler == SIG_IGN);
+    ::sigaction(other, nullptr, &now);
+    CHECK(now.sa_handler == &actatlas::io::detail::record_interrupt);  // the other one is still caught
+    ::raise(sig);
+    CHECK(actatlas::io::interrupt_requested() == 0);
+    CHECK_NOTHROW(actatlas::io::throw_if_interrupted());
+    actatlas::io::detail::interrupt_signal_flag() = 0;
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+  }
+}
+
 namespace {
 //! Writes a 64 KiB .npy with write_npy and with npy_writer into `folder`; both must fail
 //! with one error naming their file, and leave neither the file nor a temporary.

@@ -8,7 +8,10 @@
 /// Nothing happens unless a program calls `install_interrupt_handlers()` (the actatlas
 /// program does, first thing): a library user keeps the default action of the signals.
 /// A second signal while the first is being handled ends the process at once (the
-/// handler is installed with SA_RESETHAND), so Ctrl-C twice always works.
+/// handler is installed with SA_RESETHAND), so Ctrl-C twice always works. A signal the
+/// process inherited as ignored stays ignored: `nohup` and a shell's background jobs
+/// (`cmd &` without job control) start programs with SIGINT at SIG_IGN precisely so that a
+/// Ctrl-C at the terminal does not reach them, and catching it would undo that.
 ///
 /// @code
 /// actatlas::io::install_interrupt_handlers();
@@ -16,7 +19,10 @@
 /// @endcode
 #pragma once
 
+#include <atomic>
 #include <csignal>
+#include <exception>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 
@@ -46,23 +52,61 @@ inline volatile std::sig_atomic_t& interrupt_signal_flag() {
 extern "C" inline void record_interrupt(int signal) { interrupt_signal_flag() = signal; }
 }  // namespace detail
 
-//! SIGINT and SIGTERM set the flag that `throw_if_interrupted` reads (see the file comment).
+//! SIGINT and SIGTERM set the flag that `throw_if_interrupted` reads, except a signal that
+//! is ignored when this is called, which stays ignored (see the file comment).
 inline void install_interrupt_handlers() {
   struct sigaction action {};
   action.sa_handler = &detail::record_interrupt;
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESETHAND;  // a second signal takes the default action: the process ends
-  ::sigaction(SIGINT, &action, nullptr);
-  ::sigaction(SIGTERM, &action, nullptr);
+  for (const int sig : {SIGINT, SIGTERM}) {
+    struct sigaction now {};
+    if (::sigaction(sig, nullptr, &now) == 0 && !(now.sa_flags & SA_SIGINFO) && now.sa_handler == SIG_IGN) continue;
+    ::sigaction(sig, &action, nullptr);
+  }
 }
 
 //! The signal received (SIGINT, SIGTERM), or 0.
 inline int interrupt_requested() noexcept { return detail::interrupt_signal_flag(); }
 
-//! Throws `interrupted` when a signal arrived. Call it where stopping leaves the folder
-//! consistent, on the thread that owns the work (never inside a parallel region).
+namespace detail {
+//! A stop asked for by another thread of this program, with the exception it ends in.
+struct stop_request {
+  std::atomic<bool> asked{false};
+  std::mutex mutex;
+  std::exception_ptr reason;
+};
+inline stop_request& pending_stop() {
+  static stop_request request;
+  return request;
+}
+}  // namespace detail
+
+//! Asks the stages to stop at their next safe point by throwing `reason` there: the same
+//! safe points and the same unwinding as a signal, for a stop that comes from inside the
+//! program (a distributed job's watchdog when another rank is lost, torch/process_group.hpp).
+//! Thread-safe; the first request wins.
+inline void request_stop(std::exception_ptr reason) {
+  auto& r = detail::pending_stop();
+  const std::lock_guard<std::mutex> hold(r.mutex);
+  if (r.asked.load()) return;
+  r.reason = std::move(reason);
+  r.asked.store(true);
+}
+
+//! True once request_stop() was called.
+inline bool stop_requested() noexcept { return detail::pending_stop().asked.load(); }
+
+//! Throws `interrupted` when a signal arrived, or the exception of a request_stop(). Call it
+//! where stopping leaves the folder consistent, on the thread that owns the work (never
+//! inside a parallel region).
 inline void throw_if_interrupted() {
   if (const int s = interrupt_requested()) throw interrupted(s);
+  if (stop_requested()) {
+    auto& r = detail::pending_stop();
+    const std::lock_guard<std::mutex> hold(r.mutex);
+    std::rethrow_exception(r.reason);
+  }
 }
 
 }  // namespace actatlas::io
