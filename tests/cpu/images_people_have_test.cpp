@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -371,6 +372,75 @@ TEST_CASE("a decompression bomb is refused from its header, before decoding", "[
     CHECK_THROWS_WITH(actatlas::io::read_image(dir / "small.png"), Catch::Contains("4×3 pixels"));
     actatlas::io::max_image_pixels() = saved;
   }
+}
+
+namespace {
+//! A zlib stream that inflates to `n` (> 0) zero bytes (a literal, then <length 258, distance 1>
+//! copies in fixed-Huffman codes: 13 bits per 258 bytes, then literals for the rest),
+//! written bit by bit as RFC 1951 says.
+bytes zlib_zeros(std::size_t n) {
+  bytes out{0x78, 0x01};
+  std::uint32_t acc = 0;
+  int bits = 0;
+  const auto put = [&](std::uint32_t value, int count) {  // LSB first
+    acc |= value << bits;
+    bits += count;
+    while (bits >= 8) out.push_back(static_cast<std::uint8_t>(acc)), acc >>= 8, bits -= 8;
+  };
+  const auto code = [&](std::uint32_t c, int count) {  // Huffman codes go most significant bit first
+    for (int i = count - 1; i >= 0; --i) put((c >> i) & 1u, 1);
+  };
+  put(1, 1);            // BFINAL
+  put(1, 2);            // BTYPE 01: fixed Huffman codes
+  std::size_t done = 0;
+  for (; done < 1 || (done < n && n - done < 258); ++done) code(0x30, 8);  // literal 0
+  for (; done + 258 <= n; done += 258) {
+    code(0xc5, 8);      // length symbol 285: 258 bytes
+    code(0, 5);         // distance symbol 0: 1 byte back
+  }
+  for (; done < n; ++done) code(0x30, 8);
+  code(0, 7);           // end of block
+  if (bits) put(0, 8 - bits);
+  put32(out, static_cast<std::uint32_t>((n % 65521) << 16 | 1));  // Adler-32 of n zeros
+  return out;
+}
+}  // namespace
+
+TEST_CASE("an inflate bomb (modest header, data that expands to megabytes) is refused while decoding", "[images-people-have]") {
+  actatlas::test::temp_dir dir;
+  // 16×16 RGB declared (784 bytes of scanlines), 16 MB of zeros inflated from ~100 kB. stb
+  // keeps doubling its buffer while the stream runs and keeps what fits, so without a
+  // ceiling this decodes, as a black image, after allocating 16 MB (gigabytes for a bigger
+  // file: deflate reaches 1032:1).
+  bytes b{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  bytes h;
+  put32(h, 16);
+  put32(h, 16);
+  h.insert(h.end(), {8, 2, 0, 0, 0});
+  chunk(b, "IHDR", h);
+  chunk(b, "IDAT", zlib_zeros(std::size_t{16} << 20));
+  chunk(b, "IEND", {});
+  write_file(dir / "inflate_bomb.png", b);
+  REQUIRE(fs::file_size(dir / "inflate_bomb.png") < 120000);
+  const std::string reason = "its compressed data expands far past the 16×16 pixels its header declares (a decompression bomb): "
+                             "stopped at " + std::to_string(actatlas::io::detail::decoder_ceiling(16, 16)) + " bytes";
+  CHECK(actatlas::io::detail::decoder_ceiling(16, 16) == 32 * 16 * 16 + (1u << 20));
+  auto r = actatlas::io::load_image(dir / "inflate_bomb.png", 8, 8);
+  REQUIRE(std::holds_alternative<actatlas::io::image_failure>(r));
+  CHECK(std::get<actatlas::io::image_failure>(r).reason == reason);
+  CHECK_THROWS_WITH(actatlas::io::read_image(dir / "inflate_bomb.png"), (dir / "inflate_bomb.png").string() + ": cannot read image: " + reason);
+  CHECK(actatlas::detail::stb_budget().ceiling == std::numeric_limits<std::size_t>::max());  // restored after decoding
+
+  // The same stream cut to what the header declares decodes: the ceiling only stops excess.
+  bytes ok{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  chunk(ok, "IHDR", h);
+  chunk(ok, "IDAT", zlib_zeros(16 * (1 + 16 * 3)));
+  chunk(ok, "IEND", {});
+  write_file(dir / "zeros.png", ok);
+  CHECK(std::holds_alternative<actatlas::io::image_planes>(actatlas::io::load_image(dir / "zeros.png", 8, 8)));
+  // A large real image passes the ceiling: 16-bit RGBA, 600×500, stored (incompressible) deflate.
+  write_file(dir / "big16.png", encode_png(patterned(600, 500, 16, 6)));
+  CHECK(actatlas::io::read_image(dir / "big16.png", 4).width == 600);
 }
 
 TEST_CASE("file names with spaces, quotes, commas and non-ASCII characters are listed and decoded", "[images-people-have]") {

@@ -18,7 +18,12 @@
 ///
 /// Decompression bombs: the header's declared size is read first (stbi_info) and an image
 /// of more than `max_image_pixels()` pixels (default 64 megapixels, e.g. 8192×8192; the
-/// program's `--max-image-pixels`) is skipped before any pixel buffer is allocated.
+/// program's `--max-image-pixels`) is skipped before any pixel buffer is allocated. An
+/// image whose header is modest but whose compressed data inflates far past it (a few
+/// hundred kB of PNG that expand to gigabytes) is skipped too: while decoding, no single
+/// allocation of stb's may exceed `decoder_ceiling` of the declared size (32 bytes per
+/// pixel, dimensions rounded up to 16, plus 1 MiB; a real image needs at most 16: 16-bit
+/// RGBA and its compressed copy), so the inflater fails instead of growing its buffer.
 ///
 /// Resampling: shrinking averages every source pixel a target pixel covers, weighted by
 /// the covered fraction (area-correct, no aliasing of the photo's fine texture);
@@ -35,6 +40,7 @@
 #include <filesystem>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -234,9 +240,11 @@ inline std::string png_chunk_problem(std::FILE* f) {
 }
 
 //! Why the file at `path` will not be decoded, judged from its first bytes and its header
-//! alone (nothing is decoded, no pixel buffer allocated); "" when it may be. The reasons
-//! are for people: they say what the file is and what to do.
-inline std::string undecodable_reason(const std::filesystem::path& path, std::uint64_t max_pixels) {
+//! alone (nothing is decoded, no pixel buffer allocated); "" when it may be, and then the
+//! declared width and height are in `declared` when given. The reasons are for people:
+//! they say what the file is and what to do.
+inline std::string undecodable_reason(const std::filesystem::path& path, std::uint64_t max_pixels,
+                                      std::pair<std::uint64_t, std::uint64_t>* declared = nullptr) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) return "cannot open (no such file, or not readable)";
   unsigned char magic[24] = {};
@@ -273,10 +281,36 @@ inline std::string undecodable_reason(const std::filesystem::path& path, std::ui
       reason = too_many(static_cast<std::uint64_t>(w), static_cast<std::uint64_t>(h));
     } else if (has_unsupported_image_extension(path)) {
       reason = "GIF and WebP files are not supported (convert it to PNG or JPEG)";
+    } else if (declared) {
+      *declared = {static_cast<std::uint64_t>(w), static_cast<std::uint64_t>(h)};
     }
   }
   std::fclose(f);
   return reason;
+}
+
+//! The largest single allocation stb may make while decoding an image whose header
+//! declares `width`×`height` (see the file comment): 32 bytes per pixel of the size rounded
+//! up to 16 (a JPEG's blocks), plus 1 MiB for tables and small images.
+inline std::uint64_t decoder_ceiling(std::uint64_t width, std::uint64_t height) {
+  return 32 * ((width + 15) / 16 * 16) * ((height + 15) / 16 * 16) + (std::uint64_t{1} << 20);
+}
+
+//! stbi_load under decoder_ceiling of the declared size. On failure returns nullptr and
+//! sets `why` (a bomb is named as one).
+inline stbi_uc* decode_within_ceiling(const std::filesystem::path& path, int channels, std::pair<std::uint64_t, std::uint64_t> declared,
+                                      int& w, int& h, std::string& why) {
+  const std::uint64_t ceiling = decoder_ceiling(declared.first, declared.second);
+  actatlas::detail::stb_allocation_budget budget(static_cast<std::size_t>(std::min<std::uint64_t>(ceiling, SIZE_MAX)));
+  int file_channels = 0;
+  stbi_uc* data = stbi_load(path.c_str(), &w, &h, &file_channels, channels);
+  if (data) return data;
+  if (budget.refused())
+    why = "its compressed data expands far past the " + std::to_string(declared.first) + "×" + std::to_string(declared.second) +
+          " pixels its header declares (a decompression bomb): stopped at " + std::to_string(ceiling) + " bytes";
+  else
+    why = std::string("cannot decode: ") + (stbi_failure_reason() ? stbi_failure_reason() : "unknown reason");
+  return nullptr;
 }
 
 }  // namespace detail
@@ -286,14 +320,13 @@ inline std::string undecodable_reason(const std::filesystem::path& path, std::ui
 //! bad image. Images of more than `max_pixels` pixels are refused before decoding.
 inline std::variant<image_planes, image_failure> load_image(const std::filesystem::path& path, int out_h, int out_w,
                                                             std::uint64_t max_pixels = max_image_pixels()) {
-  if (auto why = detail::undecodable_reason(path, max_pixels); !why.empty()) return image_failure{path, std::move(why)};
-  int w = 0, h = 0, channels = 0;
+  std::pair<std::uint64_t, std::uint64_t> declared{0, 0};
+  if (auto why = detail::undecodable_reason(path, max_pixels, &declared); !why.empty()) return image_failure{path, std::move(why)};
+  int w = 0, h = 0;
+  std::string why;
   // Asking for 3 components makes stb turn grey into RGB and drop alpha.
-  stbi_uc* data = stbi_load(path.c_str(), &w, &h, &channels, 3);
-  if (!data) {
-    const char* why = stbi_failure_reason();
-    return image_failure{path, std::string("cannot decode: ") + (why ? why : "unknown reason")};
-  }
+  stbi_uc* data = detail::decode_within_ceiling(path, 3, declared, w, h, why);
+  if (!data) return image_failure{path, std::move(why)};
   if (w <= 0 || h <= 0) {
     stbi_image_free(data);
     return image_failure{path, "empty image"};

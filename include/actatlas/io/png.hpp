@@ -63,14 +63,13 @@ inline image_u8 read_image(const std::filesystem::path& path, int channels = 3,
                            std::uint64_t max_pixels = max_image_pixels()) {
   if (channels < 1 || channels > 4)
     throw input_error(path.string(), "cannot read with " + std::to_string(channels) + " channels");
-  if (auto why = detail::undecodable_reason(path, max_pixels); !why.empty())
+  std::pair<std::uint64_t, std::uint64_t> declared{0, 0};
+  if (auto why = detail::undecodable_reason(path, max_pixels, &declared); !why.empty())
     throw input_error(path.string(), "cannot read image: " + why);
-  int w = 0, h = 0, file_channels = 0;
-  stbi_uc* data = stbi_load(path.string().c_str(), &w, &h, &file_channels, channels);
-  if (!data) {
-    const char* why = stbi_failure_reason();
-    throw input_error(path.string(), std::string("cannot read image: ") + (why ? why : "unknown reason"));
-  }
+  int w = 0, h = 0;
+  std::string why;
+  stbi_uc* data = detail::decode_within_ceiling(path, channels, declared, w, h, why);
+  if (!data) throw input_error(path.string(), "cannot read image: " + why);
   image_u8 image{w, h, channels, std::vector<std::uint8_t>(data, data + static_cast<std::size_t>(w) * h * channels)};
   stbi_image_free(data);
   return image;
