@@ -40,9 +40,26 @@
 // translation units that include it fail to link. Its standard headers are included
 // above (their guards keep them out below); hnswlib itself is wrapped in an unnamed
 // namespace, which gives each translation unit a private copy.
+// hnswlib 0.6's searchBaseLayer computes the address to prefetch from the neighbour after
+// the current one, `*(datal + j + 1)`, also for the last one: a read one element past a
+// full upper-level link list, which is a block of its own (ASan: heap-buffer-overflow, 4
+// bytes past a 69-byte allocation made in addPoint, with M = 16). The read is only there
+// to feed _mm_prefetch, a cache hint that changes no result, so within hnswlib the hint and
+// its argument are compiled out: the argument is never evaluated, the read never happens.
+// (Measured: no slower; docs/reliability.md.) push/pop keep the intrinsic for everyone else.
+#pragma push_macro("_mm_prefetch")
+#undef _mm_prefetch
+#define _mm_prefetch(address, hint) ((void)0)
 namespace actatlas::detail {
 namespace {
 #include <hnswlib/hnswlib.h>
+}  // namespace
+}  // namespace actatlas::detail
+#undef _mm_prefetch
+#pragma pop_macro("_mm_prefetch")
+
+namespace actatlas::detail {
+namespace {
 
 [[maybe_unused]] void knn_hnsw(const search_space& space, neighbor_heap& heap, std::size_t m, std::size_t ef_construction,
                      std::size_t ef_search, std::uint64_t seed, unsigned threads, const progress_fn& progress) {
