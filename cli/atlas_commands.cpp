@@ -15,6 +15,8 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
+#include <string>
 
 #include "options.hpp"
 #include "pipelines.hpp"
@@ -41,24 +43,51 @@ void print_render(const actatlas::render_result& r, const fs::path& out) {
   std::printf("atlas:  %s\nviewer: %s\n", r.atlas_png.string().c_str(), (out / "index.html").string().c_str());
 }
 
-}  // namespace
+//! Runs `command` as a rank of the job the environment names (torch/process_group.hpp), or
+//! alone. A rank that fails tells the others before its error reaches main; a rank stopped
+//! by another's failure (rank_stopped) has nothing to tell.
+int run_as_job(const std::function<int()>& command) {
+  job() = actatlas::process_group::from_environment();
+  if (!job()) return command();
+  try {
+    const int status = command();
+    job()->finish();
+    return status;
+  } catch (const actatlas::rank_stopped&) {
+    throw;
+  } catch (const actatlas::io::interrupted& e) {
+    job()->fail(e.what(), e.exit_status());
+    throw;
+  } catch (const usage_error& e) {
+    job()->fail(e.what(), 2);
+    throw;
+  } catch (const actatlas::input_error& e) {
+    job()->fail(e.what(), 2);
+    throw;
+  } catch (const std::exception& e) {
+    job()->fail(e.what(), 1);
+    throw;
+  }
+}
 
-int run_collect(const settings& s) {
-  const auto device = actatlas::pick_device(s.device);
+int collect_command(const settings& s) {
+  const auto device = device_for(s);
   auto model = actatlas::open_model(s.model, device);
-  std::fprintf(stderr, "collect: %s, layer %s, on %s\n", fs::path(s.model).filename().string().c_str(), s.collect.layer.c_str(),
-               device.str().c_str());
+  if (reports())
+    std::fprintf(stderr, "collect: %s, layer %s, on %s%s\n", fs::path(s.model).filename().string().c_str(),
+                 s.collect.layer.c_str(), device.str().c_str(),
+                 job() ? (" (rank 0 of " + std::to_string(job()->size()) + ")").c_str() : "");
   return with_sampler(s, [&](auto sampler) {
     const auto p = make_atlas_pipeline(s, sampler, default_reducer(umap_options(s)), default_objective{});
     const auto summary = p.collect(*model, s.images, s.out);
-    print_collection(summary, s.out);
+    if (reports()) print_collection(summary, s.out);
     if (summary.samples == 0)
       throw actatlas::input_error(s.images, "no sample was collected (no image could be decoded, see above)");
     return 0;
   });
 }
 
-int run_layout(const settings& s) {
+int layout_command(const settings& s) {
   if (s.preset == "lucid-class" && s.reducer != reducer_choice::tsne)
     throw usage_error("--preset lucid-class is a t-SNE preset (add --reducer tsne)");
   if ((s.preset == "article" || s.preset == "article-early") && s.reducer != reducer_choice::umap)
@@ -66,36 +95,51 @@ int run_layout(const settings& s) {
   const auto start = std::chrono::steady_clock::now();
   return with_reducer(s, [&](auto reducer) {
     const auto p = make_atlas_pipeline(s, default_sampler{}, reducer, default_objective{});
+    // In a job, rank 0 lays out while the others wait.
+    if (!reports()) {
+      job()->barrier();
+      return 0;
+    }
     const auto r = p.lay_out(s.in, s.out, s.dims);
+    if (job()) job()->barrier();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::fprintf(stderr, "layout: %zu rows → %s (%zu-D) in %.1f s\n", r.layout.shape(0), s.out.c_str(), s.dims, secs);
     return 0;
   });
 }
 
-int run_render(const settings& s) {
+int render_command(const settings& s) {
   const fs::path run = s.run;
   const fs::path layout = s.layout.empty() ? run / "layout.npy" : fs::path(s.layout);
   const fs::path out = s.out.empty() ? run / "atlas" : fs::path(s.out);
   return with_objective(s, [&](auto objective) {
     const auto p = make_atlas_pipeline(s, default_sampler{}, default_reducer(umap_options(s)), objective);
-    auto model = actatlas::open_model(s.model, actatlas::pick_device(s.device));
-    print_render(p.render(*model, run, layout, out), out);
+    auto model = actatlas::open_model(s.model, device_for(s));
+    const auto r = p.render(*model, run, layout, out);
+    if (reports()) print_render(r, out);
     return 0;
   });
 }
 
-int run_atlas(const settings& s) {
+int atlas_command(const settings& s) {
   const fs::path out = s.out;
   // Checked before the model is opened, so that a bad grid costs nothing.
   with_atlas_pipeline(s, [&](const auto& p) {
-    auto model = actatlas::open_model(s.model, actatlas::pick_device(s.device));
+    auto model = actatlas::open_model(s.model, device_for(s));
     const auto r = p.atlas(*model, s.images, out);
+    if (!reports()) return;
     print_collection(r.collection, out / "run");
     print_render(r.atlas, out / "atlas");
   });
   return 0;
 }
+
+}  // namespace
+
+int run_collect(const settings& s) { return run_as_job([&] { return collect_command(s); }); }
+int run_layout(const settings& s) { return run_as_job([&] { return layout_command(s); }); }
+int run_render(const settings& s) { return run_as_job([&] { return render_command(s); }); }
+int run_atlas(const settings& s) { return run_as_job([&] { return atlas_command(s); }); }
 
 int run_demo(const settings& s) {
   using clock = std::chrono::steady_clock;

@@ -26,6 +26,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <functional>
 #include <limits>
@@ -743,10 +744,22 @@ int main(int argc, char** argv) {
   const settings& s = *chosen->s;
   actatlas::set_progress_quiet(s.quiet);
   actatlas::io::max_image_pixels() = max_image_pixels;
+  // Started by torchrun (or with its variables) as one of several processes: only the
+  // commands that split their work across ranks may run so (docs/distributed.md).
+  if (const char* world = std::getenv("WORLD_SIZE"); world && std::string(world) != "1" && std::string(world) != "" &&
+                                                      name != "collect" && name != "layout" && name != "render" &&
+                                                      name != "atlas") {
+    print_error(name, "runs as one process, but WORLD_SIZE=" + std::string(world) +
+                          " makes this one of several (only collect, layout, render and atlas run as a job)");
+    return 2;
+  }
   // Ctrl-C and SIGTERM stop the stage at its next safe point (io/interrupt.hpp).
   actatlas::io::install_interrupt_handlers();
   try {
     return chosen->run(s);
+  } catch (const actatlas::rank_stopped& e) {
+    print_error(name, e.what());
+    return e.exit_status();
   } catch (const actatlas::io::interrupted& e) {
     print_error(name, std::string(e.what()) + ": stopped; what was finished is kept, the same command resumes");
     return e.exit_status();

@@ -20,10 +20,13 @@
 #include <actatlas/sampler/all_positions.hpp>
 #include <actatlas/sampler/center_position.hpp>
 #include <actatlas/sampler/random_position.hpp>
+#include <actatlas/torch/device.hpp>
 #include <actatlas/torch/pipeline.hpp>
+#include <actatlas/torch/process_group.hpp>
 
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "options.hpp"
@@ -70,6 +73,22 @@ decltype(auto) with_objective(const settings& s, F&& f) {
   return f(actatlas::objective::cossim_dot<>{});
 }
 
+//! The job this process is a rank of, for the commands that run as one (collect, layout,
+//! render, atlas: run_as_job in atlas_commands.cpp); null when it runs alone.
+inline std::shared_ptr<actatlas::process_group>& job() {
+  static std::shared_ptr<actatlas::process_group> group;
+  return group;
+}
+
+//! Whether this process reports (progress, stages, results): alone, or rank 0 of a job.
+inline bool reports() { return !job() || job()->leader(); }
+
+//! The device --device names; in a job, a CUDA rank takes the GPU of its LOCAL_RANK.
+inline torch::Device device_for(const settings& s) {
+  const auto device = actatlas::pick_device(s.device);
+  return device.is_cuda() && job() ? job()->device() : device;
+}
+
 //! Prints each stage's report on stderr ("layout: reused (same options and inputs)").
 inline void print_stage(const actatlas::stage_report& r) { std::fprintf(stderr, "%s\n", r.text().c_str()); }
 
@@ -85,8 +104,11 @@ void configure(Pipeline& p, const settings& s) {
   p.icons() = s.icons;
   p.icons().seed = s.seed;
   p.pictures() = s.pictures;
-  p.progress() = actatlas::progress_bar{};
-  p.on_stage() = print_stage;
+  p.processes() = job();
+  if (reports()) {
+    p.progress() = actatlas::progress_bar{};
+    p.on_stage() = print_stage;
+  }
   if constexpr (requires { p.binning().finest_grid(); }) (void)p.binning().finest_grid();
 }
 

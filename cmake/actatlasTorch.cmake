@@ -23,6 +23,15 @@ if(NOT TARGET actatlas::torch)
   set_target_properties(actatlas::torch PROPERTIES
     INTERFACE_LINK_LIBRARIES "${TORCH_LIBRARIES}"
     INTERFACE_INCLUDE_DIRECTORIES "${TORCH_INCLUDE_DIRS}")
+  # torch/process_group.hpp includes c10d's ProcessGroupGloo.hpp, which includes Gloo's own
+  # headers: Debian ships them apart (libgloo-dev), a pip PyTorch beside LibTorch's.
+  find_path(ACTATLAS_GLOO_INCLUDE_DIR gloo/rendezvous/store.h HINTS ${TORCH_INCLUDE_DIRS})
+  if(ACTATLAS_GLOO_INCLUDE_DIR)
+    set_property(TARGET actatlas::torch APPEND PROPERTY INTERFACE_INCLUDE_DIRECTORIES "${ACTATLAS_GLOO_INCLUDE_DIR}")
+  else()
+    message(WARNING "Gloo's headers (gloo/rendezvous/store.h) were not found: <actatlas/torch/process_group.hpp> "
+                    "will not compile (on Debian: apt install libgloo-dev)")
+  endif()
   # TORCH_CXX_FLAGS carries the ABI define (-D_GLIBCXX_USE_CXX11_ABI=...) a pip build needs.
   separate_arguments(_actatlas_torch_flags UNIX_COMMAND "${TORCH_CXX_FLAGS}")
   if(_actatlas_torch_flags)

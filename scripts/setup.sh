@@ -8,6 +8,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libtorch-dev
+  libgloo-dev   # the headers of LibTorch's ProcessGroupGloo (jobs of several processes)
   libxtensor-dev libxtensor-blas-dev libopenblas-dev liblapack-dev
   libboost-dev libstb-dev catch2 nlohmann-json3-dev libhnswlib-dev
   libcli11-dev  # the actatlas program's parser (header-only)

@@ -91,4 +91,18 @@ class input_error : public std::runtime_error {
   std::string where_;
 };
 
+//! This process stopped because another process of its job (torch/process_group.hpp)
+//! stopped: one that was lost (killed, unreachable), or one that failed and said why.
+//! The message names that rank; the exit status is what the other rank's own failure
+//! gives (2 for its bad input, 130/143 for its signal, 1 otherwise).
+class rank_stopped : public std::runtime_error {
+ public:
+  rank_stopped(const std::string& message, int exit_status)
+      : std::runtime_error(printable_line(message)), exit_status_(exit_status) {}
+  int exit_status() const noexcept { return exit_status_; }
+
+ private:
+  int exit_status_;
+};
+
 }  // namespace actatlas

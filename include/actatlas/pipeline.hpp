@@ -48,6 +48,7 @@
 #include <boost/hana/type.hpp>
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -72,6 +73,7 @@ namespace actatlas {
 
 // The model side, defined in <actatlas/torch/...>: this header stays free of LibTorch.
 class classifier;
+class process_group;
 struct collect_summary;
 struct render_result;
 struct atlas_result;
@@ -242,6 +244,12 @@ class pipeline : private detail::policy_checks_for<Policies...> {
   //! Called once per folder stage: reused or (re)done, and why.
   const stage_fn& on_stage() const noexcept { return on_stage_; }
   stage_fn& on_stage() noexcept { return on_stage_; }
+  //! The job this process is a rank of (torch/process_group.hpp); null: it runs alone.
+  //! In a job every rank calls the same folder stages: collect and render split their
+  //! work across the ranks, `atlas` lays out on rank 0 while the others wait, and only
+  //! rank 0 reports progress and stages. `lay_out` called on its own is not split.
+  const std::shared_ptr<process_group>& processes() const noexcept { return processes_; }
+  std::shared_ptr<process_group>& processes() noexcept { return processes_; }
   //! @}
 
   //! @name The middle stages in memory (CPU).
@@ -367,6 +375,7 @@ class pipeline : private detail::policy_checks_for<Policies...> {
   picture_options pictures_{};
   progress_fn progress_{};
   stage_fn on_stage_{};
+  std::shared_ptr<process_group> processes_{};
 };
 
 template <class... Policies>

@@ -31,7 +31,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -55,6 +57,7 @@
 #include "classifier.hpp"
 #include "detail/check_layers.hpp"
 #include "image_batches.hpp"
+#include "process_group.hpp"
 
 namespace actatlas {
 
@@ -236,15 +239,119 @@ inline collect_summary merge_shards(const std::filesystem::path& run, bool keep_
   return summary;
 }
 
+namespace detail {
+
+//! What a finished collection's record says, as a summary.
+inline collect_summary summary_of_complete(const nlohmann::json& record) {
+  collect_summary summary;
+  summary.already_complete = true;
+  summary.samples = summary.resumed_samples = record.at("result").value("samples", std::uint64_t{0});
+  summary.visits = record.at("result").value("visits", std::uint64_t{0});
+  for (const auto& s : record.at("result").value("skipped", nlohmann::json::array()))
+    summary.skipped.push_back({s.at("path").get<std::string>(), s.at("reason").get<std::string>()});
+  return summary;
+}
+
+//! Everything one collection's shards are made from: the same for every shard and every
+//! rank, so that shard k's bytes depend on k alone (and, for the last one, on the target).
+template <sampler_policy Sampler>
+struct shard_maker {
+  classifier& model;
+  const std::vector<std::filesystem::path>& files;
+  const Sampler& sampler;
+  const collect_options& opts;
+  std::filesystem::path shards;
+  std::int64_t dims, map_h, map_w;
+  std::size_t batch;
+  std::uint64_t visits_per_shard, max_visits;
+
+  std::uint64_t begin(std::uint64_t k) const { return k * visits_per_shard; }
+  std::uint64_t end(std::uint64_t k) const { return std::min(max_visits, (k + 1) * visits_per_shard); }
+
+  //! Makes and commits shard k: visits [begin(k), end(k)), stopping at the image that brings
+  //! the samples to `wanted` when one is given (the collection's target minus the samples of
+  //! shards 0..k-1). `on_batch(samples, visits)` hears each batch's additions.
+  shard_record make(std::uint64_t k, std::optional<std::uint64_t> wanted,
+                    const std::function<void(std::uint64_t, std::uint64_t)>& on_batch) const {
+    const auto& info = model.info();
+    const auto stem = shard_stem(k);
+    for (const char* suffix : {".json", ".activations.npy", ".attributions.npy", ".provenance.csv"})
+      io::remove_tree(shards / (stem + suffix));
+    image_batch_reader reader([&](std::uint64_t v) { return files[v % files.size()]; }, begin(k), end(k),
+                              static_cast<int>(info.input_height), static_cast<int>(info.input_width),
+                              {.batch = batch, .threads = opts.decode_threads, .lookahead = 0,
+                               .pin_memory = model.device().is_cuda()});
+    // Its files under their final names appear only when complete.
+    io::npy_writer<float> activations(shards / (stem + ".activations.npy"), static_cast<std::size_t>(dims));
+    std::optional<io::npy_writer<float>> attributions;
+    if (opts.attribution) attributions.emplace(shards / (stem + ".attributions.npy"), info.class_names.size());
+    std::string provenance = "image,x,y\n";
+    shard_record record;
+    std::uint64_t visit = begin(k);
+    const auto reached = [&] { return wanted && record.samples >= *wanted; };
+    while (visit < end(k) && !reached()) {
+      io::throw_if_interrupted();  // between batches: committed shards stay, this one's temporaries go
+      auto next = reader.next();
+      if (!next) {
+        visit = end(k);
+        break;
+      }
+      image_batch& b = *next;
+      // Sites of this batch, in visit order, cut at the sample target.
+      std::vector<sample_site> sites;
+      std::vector<std::size_t> site_row;
+      for (std::size_t i = 0; i < b.visits.size(); ++i)
+        for (const auto& p : sampler.positions(b.visits[i], static_cast<std::size_t>(map_h), static_cast<std::size_t>(map_w))) {
+          if (wanted && record.samples + sites.size() >= *wanted) break;
+          sites.push_back({static_cast<std::int64_t>(i), p});
+          site_row.push_back(i);
+        }
+      // The visits consumed: all of the batch, or up to the image that reached the target.
+      std::uint64_t batch_end = std::min<std::uint64_t>(end(k), visit + batch);
+      if (wanted && record.samples + sites.size() >= *wanted && !site_row.empty()) batch_end = b.visits[site_row.back()] + 1;
+      for (auto& f : b.failures) record.skipped.push_back(std::move(f));
+      if (!sites.empty()) {
+        const auto x = b.pixels.to(model.device(), /*non_blocking=*/true);
+        auto result = sample_layer(model, x, opts.layer, sites, opts.attribution);
+        append_rows(activations, result.activations);
+        if (attributions) append_rows(*attributions, result.attributions);
+        for (std::size_t j = 0; j < sites.size(); ++j)
+          provenance += csv_field(b.paths[site_row[j]].string()) + "," + std::to_string(sites[j].where.x) + "," +
+                        std::to_string(sites[j].where.y) + "\n";
+      }
+      record.samples += sites.size();
+      const std::uint64_t visited = batch_end - visit;
+      visit = batch_end;
+      if (on_batch) on_batch(sites.size(), visited);
+    }
+    // Commit: data files first, the manifest last.
+    record.visit_end = visit;
+    activations.close();
+    if (attributions) attributions->close();
+    io::atomic_write(shards / (stem + ".provenance.csv"), [&](std::ostream& out) { out << provenance; });
+    nlohmann::json manifest = {{"samples", record.samples}, {"visit_begin", begin(k)},
+                               {"visit_end", record.visit_end}, {"skipped", nlohmann::json::array()}};
+    for (const auto& s : record.skipped) manifest["skipped"].push_back({{"path", s.path.string()}, {"reason", s.reason}});
+    io::atomic_write(shards / (stem + ".json"), [&](std::ostream& out) { out << manifest.dump() << '\n'; });
+    return record;
+  }
+};
+
+}  // namespace detail
+
 //! Collects `opts.layer` of `model` over the images below `images` into the run folder
 //! `run` (see the file comment), resuming a collection found there. A run folder holding
 //! a different collection (other images, layer, sampler, batch, ...) is discarded and
 //! collected anew; `on_stage` hears which of these happened, and why.
+//!
+//! With a `group` of several processes (torch/process_group.hpp), every rank calls this
+//! with the same arguments: the ranks make disjoint shards, rank 0 decides, merges and
+//! reports, and the files are the bytes one process makes (docs/distributed.md).
 //! This is the collect stage of every pipeline with this sampler (pipeline::collect).
 template <sampler_policy Sampler>
 collect_summary collect(classifier& model, const std::filesystem::path& images, const std::filesystem::path& run,
                         const Sampler& sampler, const collect_options& opts, const progress_fn& progress = {},
-                        const stage_fn& on_stage = {}) {
+                        const stage_fn& on_stage = {}, process_group* group = nullptr) {
   namespace fs = std::filesystem;
   if (opts.layer.empty()) throw input_error("collect_options.layer", "no layer given");
   if (opts.repeat_images && opts.samples == 0)
@@ -260,6 +367,7 @@ collect_summary collect(classifier& model, const std::filesystem::path& images, 
   const std::size_t batch = std::max<std::size_t>(1, opts.batch);
   const std::uint64_t visits_per_shard = batch * std::max<std::size_t>(1, opts.shard_batches);
   const std::uint64_t max_visits = opts.repeat_images ? std::numeric_limits<std::uint64_t>::max() / 2 : files.size();
+  const bool leader = is_leader(group);
 
   nlohmann::json config = {
       {"format", "actatlas-collection/1"},
@@ -281,159 +389,189 @@ collect_summary collect(classifier& model, const std::filesystem::path& images, 
       {"attribution", opts.attribution},
   };
 
-  // Start, or resume what this folder holds.
+  // Start, or resume what this folder holds: rank 0 decides and cleans, the others wait.
   const fs::path config_path = run / "collection.json", shards = run / "shards";
-  const io::folder_lock lock(run);  // one writer per run folder (io/folder_lock.hpp); creates it
+  std::optional<io::folder_lock> lock;
+  if (leader) lock.emplace(run);  // one writer per run folder (io/folder_lock.hpp); creates it
   collect_summary summary;
   auto tell = [&](stage_report r) {
     summary.report = r;
-    if (on_stage) on_stage(r);
+    if (on_stage && leader) on_stage(r);
   };
-  std::optional<nlohmann::json> old = detail::read_record(config_path);
-  if (!old && fs::exists(config_path)) {
-    tell({"collect", false, config_path.string() + " was unreadable; collecting anew"});
-    detail::remove_collection(run);
-  } else if (old) {
-    std::string differences;
-    for (const auto& [key, value] : config.items())
-      if (key != "images" && old->value(key, nlohmann::json()) != value)
-        differences += (differences.empty() ? "" : "; ") + key + " was " + old->value(key, nlohmann::json()).dump() +
-                       ", now " + value.dump();
-    if (!differences.empty()) {
-      // Another collection: its files are discarded, and the stages after it, whose records
-      // hold the old activations' fingerprints, redo themselves.
-      tell({"collect", false, differences});
+  bool complete = false;
+  std::optional<nlohmann::json> old;
+  if (leader) {
+    old = detail::read_record(config_path);
+    if (!old && fs::exists(config_path)) {
+      tell({"collect", false, config_path.string() + " was unreadable; collecting anew"});
       detail::remove_collection(run);
-      old.reset();
-    } else {
-      try {
-        if (old->value("complete", false)) {
-          summary.already_complete = true;
-          summary.samples = summary.resumed_samples = old->at("result").value("samples", std::uint64_t{0});
-          summary.visits = old->at("result").value("visits", std::uint64_t{0});
-          for (const auto& s : old->at("result").value("skipped", nlohmann::json::array()))
-            summary.skipped.push_back({s.at("path").get<std::string>(), s.at("reason").get<std::string>()});
-          tell({"collect", true, "same options and inputs"});
-          return summary;
-        }
-      } catch (const nlohmann::json::exception&) {
-        // JSON, but entries of the wrong type (edited by hand, another program): as
-        // unreadable as broken JSON, and answered the same way.
-        summary = {};
-        tell({"collect", false, config_path.string() + " was unreadable; collecting anew"});
+    } else if (old) {
+      std::string differences;
+      for (const auto& [key, value] : config.items())
+        if (key != "images" && old->value(key, nlohmann::json()) != value)
+          differences += (differences.empty() ? "" : "; ") + key + " was " + old->value(key, nlohmann::json()).dump() +
+                         ", now " + value.dump();
+      if (!differences.empty()) {
+        // Another collection: its files are discarded, and the stages after it, whose records
+        // hold the old activations' fingerprints, redo themselves.
+        tell({"collect", false, differences});
         detail::remove_collection(run);
         old.reset();
+      } else {
+        try {
+          if (old->value("complete", false)) {
+            summary = detail::summary_of_complete(*old);
+            complete = true;
+            tell({"collect", true, "same options and inputs"});
+          }
+        } catch (const nlohmann::json::exception&) {
+          // JSON, but entries of the wrong type (edited by hand, another program): as
+          // unreadable as broken JSON, and answered the same way.
+          summary = {};
+          tell({"collect", false, config_path.string() + " was unreadable; collecting anew"});
+          detail::remove_collection(run);
+          old.reset();
+        }
       }
     }
-  }
-  if (!old) io::atomic_write(config_path, [&](std::ostream& out) { out << config.dump(2) << '\n'; });
-  fs::create_directories(shards);
-
-  std::uint64_t shard = 0, samples_done = 0, visit = 0;
-  while (auto record = detail::read_shard(shards, shard, opts.attribution)) {
-    samples_done += record->samples;
-    visit = record->visit_end;
-    ++shard;
-  }
-  summary.resumed_samples = samples_done;
-  if (old) tell({"collect", false, "resuming after " + std::to_string(samples_done) + " samples"});
-  else if (summary.report.stage.empty()) tell({"collect", false, "no earlier output"});
-  // Everything in shards/ that is not one of the committed shards 0..shard-1 is debris.
-  {
-    std::set<std::string> keep;
-    for (std::uint64_t k = 0; k < shard; ++k) {
-      const auto stem = detail::shard_stem(k);
-      for (const char* suffix : {".json", ".activations.npy", ".attributions.npy", ".provenance.csv"})
-        keep.insert(stem + suffix);
+    if (!complete) {
+      if (!old) io::atomic_write(config_path, [&](std::ostream& out) { out << config.dump(2) << '\n'; });
+      fs::create_directories(shards);
+      // Every committed shard stays (a job of several ranks may leave holes); anything else
+      // in shards/ is debris of a killed process.
+      std::set<std::string> keep;
+      for (const auto& e : fs::directory_iterator(shards)) {
+        const auto name = e.path().filename().string();
+        if (name.size() == 11 && name.ends_with(".json") && name.find(".tmp-") == std::string::npos) {
+          const auto k = std::strtoull(name.c_str(), nullptr, 10);
+          if (detail::shard_stem(k) + ".json" == name && detail::read_shard(shards, k, opts.attribution))
+            for (const char* suffix : {".json", ".activations.npy", ".attributions.npy", ".provenance.csv"})
+              keep.insert(detail::shard_stem(k) + suffix);
+        }
+      }
+      std::vector<fs::path> debris;
+      for (const auto& e : fs::directory_iterator(shards))
+        if (!keep.count(e.path().filename().string())) debris.push_back(e.path());
+      for (const auto& p : debris) io::remove_tree(p);
+      detail::remove_temporaries(run);
     }
-    std::vector<fs::path> debris;
-    for (const auto& e : fs::directory_iterator(shards))
-      if (!keep.count(e.path().filename().string())) debris.push_back(e.path());
-    for (const auto& p : debris) io::remove_tree(p);
-    detail::remove_temporaries(run);
+  }
+  barrier(group);
+  if (!leader) {
+    // Rank 0 has checked, cleaned or finished the folder: its record says which.
+    const auto record = detail::read_record(config_path);
+    if (!record) throw input_error(config_path.string(), "rank 0 left no readable collection record");
+    if (record->value("complete", false)) return detail::summary_of_complete(*record);
+  }
+  if (complete) return summary;
+
+  const detail::shard_maker<Sampler> maker{model, files, sampler, opts, shards, dims, map_h, map_w,
+                                           batch, visits_per_shard, max_visits};
+  const bool target_given = opts.samples > 0;
+  // Shards committed earlier (by any process, in any order), by index.
+  const auto committed_shards = [&] {
+    std::map<std::uint64_t, detail::shard_record> found;
+    for (const auto& e : fs::directory_iterator(shards)) {
+      const auto name = e.path().filename().string();
+      if (name.size() != 11 || !name.ends_with(".json")) continue;
+      const auto k = std::strtoull(name.c_str(), nullptr, 10);
+      if (detail::shard_stem(k) + ".json" != name) continue;
+      if (auto r = detail::read_shard(shards, k, opts.attribution)) found.emplace(k, std::move(*r));
+    }
+    return found;
+  };
+  auto committed = committed_shards();
+  std::uint64_t resumed = 0;
+  for (const auto& [k, r] : committed) resumed += r.samples;
+  summary.resumed_samples = resumed;
+  if (old) tell({"collect", false, "resuming after " + std::to_string(resumed) + " samples"});
+  else if (summary.report.stage.empty()) tell({"collect", false, "no earlier output"});
+
+  // Progress: samples against the target, or visits against the images, for the whole job
+  // (ranks add theirs to a job-wide counter; rank 0 shows it).
+  std::uint64_t progress_start = 0, progress_local = 0;
+  for (const auto& [k, r] : committed) progress_start += target_given ? r.samples : r.visit_end - maker.begin(k);
+  const std::uint64_t progress_total = target_given ? opts.samples : files.size();
+  const std::function<void(std::uint64_t, std::uint64_t)> on_batch = [&](std::uint64_t samples, std::uint64_t visits) {
+    const std::uint64_t add = target_given ? samples : visits;
+    const std::uint64_t made =
+        group ? static_cast<std::uint64_t>(group->add("collect", static_cast<std::int64_t>(add))) : (progress_local += add);
+    if (leader) report(progress, "collect", std::min(progress_start + made, progress_total), progress_total);
+  };
+  if (leader) report(progress, "collect", std::min(progress_start, progress_total), progress_total);
+
+  // Several ranks: each makes whole shards, one per rank per round, until the shards known
+  // hold the target (or cover the images). Rank 0's pass below then only cuts the last one.
+  if (ranks_in(group) > 1) {
+    const auto ranks = static_cast<std::uint64_t>(group->size());
+    const auto me = static_cast<std::uint64_t>(group->rank());
+    std::map<std::uint64_t, std::uint64_t> known;  // shard → samples
+    for (const auto& [k, r] : committed) known.emplace(k, r.samples);
+    auto done = [&] {
+      std::uint64_t samples = 0;
+      for (std::uint64_t k = 0; maker.begin(k) < max_visits; ++k) {
+        const auto it = known.find(k);
+        if (it == known.end()) return false;
+        samples += it->second;
+        if (target_given && samples >= opts.samples) return true;
+        if (opts.repeat_images && maker.end(k) >= files.size() && samples == 0) return true;
+      }
+      return true;
+    };
+    while (!done()) {
+      std::vector<std::uint64_t> round;
+      for (std::uint64_t k = 0; round.size() < ranks && maker.begin(k) < max_visits; ++k)
+        if (!known.count(k)) round.push_back(k);
+      std::int64_t made = -1;
+      if (me < round.size()) made = static_cast<std::int64_t>(maker.make(round[me], std::nullopt, on_batch).samples);
+      group->barrier();
+      const auto counts = group->all_gather(made);
+      for (std::size_t q = 0; q < round.size(); ++q) known[round[q]] = static_cast<std::uint64_t>(counts[q]);
+    }
+    group->barrier();
+    if (!leader) {
+      group->barrier();  // rank 0 cuts the last shard and merges
+      const auto record = detail::read_record(config_path);
+      if (!record || !record->value("complete", false))
+        throw input_error(config_path.string(), "rank 0 did not finish the collection");
+      auto merged = detail::summary_of_complete(*record);
+      merged.already_complete = false;
+      merged.resumed_samples = summary.resumed_samples;
+      return merged;
+    }
+    committed = committed_shards();
   }
 
-  const bool target_given = opts.samples > 0;
+  // One pass in shard order (the whole collection for one process; for several, rank 0's
+  // check of their shards): a committed shard is kept unless it holds the sample that
+  // reaches the target (then it is made again, cut at that sample); a missing one is made.
+  std::uint64_t samples_done = 0, visit = 0, k = 0;
   auto finished = [&] {
     if (target_given && samples_done >= opts.samples) return true;
     if (visit >= max_visits) return true;
     // Repeating images that never yield a sample would go on forever.
     return opts.repeat_images && visit >= files.size() && samples_done == 0;
   };
-  auto report_progress = [&] {
-    if (target_given) report(progress, "collect", samples_done, opts.samples);
-    else report(progress, "collect", visit, files.size());
-  };
-  report_progress();
-
-  if (!finished()) {
-    image_batch_reader reader([&](std::uint64_t v) { return files[v % files.size()]; }, shard * visits_per_shard,
-                              max_visits, static_cast<int>(info.input_height), static_cast<int>(info.input_width),
-                              {.batch = batch, .threads = opts.decode_threads, .lookahead = 0,
-                               .pin_memory = model.device().is_cuda()});
-    const std::size_t classes = info.class_names.size();
-    while (!finished()) {
-      // One shard: its files under their final names appear only when complete.
-      const auto stem = detail::shard_stem(shard);
-      io::npy_writer<float> activations(shards / (stem + ".activations.npy"), static_cast<std::size_t>(dims));
-      std::optional<io::npy_writer<float>> attributions;
-      if (opts.attribution) attributions.emplace(shards / (stem + ".attributions.npy"), classes);
-      std::string provenance = "image,x,y\n";
-      detail::shard_record record;
-      const std::uint64_t shard_end = std::min(max_visits, (shard + 1) * visits_per_shard);
-      while (visit < shard_end && !finished()) {
-        io::throw_if_interrupted();  // between batches: committed shards stay, this one's temporaries go
-        auto next = reader.next();
-        if (!next) {
-          visit = shard_end;
-          break;
-        }
-        image_batch& b = *next;
-        // Sites of this batch, in visit order, cut at the sample target.
-        std::vector<sample_site> sites;
-        std::vector<std::size_t> site_row;
-        for (std::size_t i = 0; i < b.visits.size(); ++i)
-          for (const auto& p : sampler.positions(b.visits[i], static_cast<std::size_t>(map_h), static_cast<std::size_t>(map_w))) {
-            if (target_given && samples_done + sites.size() >= opts.samples) break;
-            sites.push_back({static_cast<std::int64_t>(i), p});
-            site_row.push_back(i);
-          }
-        // The visits consumed: all of the batch, or up to the image that reached the target.
-        std::uint64_t batch_end = std::min<std::uint64_t>(shard_end, visit + batch);
-        if (target_given && samples_done + sites.size() >= opts.samples && !site_row.empty())
-          batch_end = b.visits[site_row.back()] + 1;
-        for (auto& f : b.failures) record.skipped.push_back(std::move(f));
-        if (!sites.empty()) {
-          const auto x = b.pixels.to(model.device(), /*non_blocking=*/true);
-          auto result = sample_layer(model, x, opts.layer, sites, opts.attribution);
-          detail::append_rows(activations, result.activations);
-          if (attributions) detail::append_rows(*attributions, result.attributions);
-          for (std::size_t k = 0; k < sites.size(); ++k)
-            provenance += detail::csv_field(b.paths[site_row[k]].string()) + "," + std::to_string(sites[k].where.x) +
-                          "," + std::to_string(sites[k].where.y) + "\n";
-        }
-        samples_done += sites.size();
-        record.samples += sites.size();
-        visit = batch_end;
-        report_progress();
-      }
-      // Commit: data files first, the manifest last.
-      record.visit_end = visit;
-      activations.close();
-      if (attributions) attributions->close();
-      io::atomic_write(shards / (stem + ".provenance.csv"), [&](std::ostream& out) { out << provenance; });
-      nlohmann::json manifest = {{"samples", record.samples}, {"visit_begin", shard * visits_per_shard},
-                                 {"visit_end", record.visit_end}, {"skipped", nlohmann::json::array()}};
-      for (const auto& s : record.skipped)
-        manifest["skipped"].push_back({{"path", s.path.string()}, {"reason", s.reason}});
-      io::atomic_write(shards / (stem + ".json"), [&](std::ostream& out) { out << manifest.dump() << '\n'; });
-      ++shard;
-    }
+  for (; !finished(); ++k) {
+    const auto it = committed.find(k);
+    const bool keep = it != committed.end() && (!target_given || samples_done + it->second.samples < opts.samples);
+    const detail::shard_record r =
+        keep ? it->second
+             : maker.make(k, target_given ? std::optional<std::uint64_t>(opts.samples - samples_done) : std::nullopt,
+                          ranks_in(group) > 1 ? nullptr : on_batch);
+    samples_done += r.samples;
+    visit = r.visit_end;
   }
+  // Shards past the end (a job of several ranks may make one more than needed) go.
+  for (const auto& [j, r] : committed)
+    if (j >= k)
+      for (const char* suffix : {".json", ".activations.npy", ".attributions.npy", ".provenance.csv"})
+        io::remove_tree(shards / (detail::shard_stem(j) + suffix));
 
   auto merged = merge_shards(run, opts.keep_shards);
   merged.resumed_samples = summary.resumed_samples;
   merged.report = summary.report;
+  barrier(group);
   return merged;
 }
 

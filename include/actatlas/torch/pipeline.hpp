@@ -12,6 +12,7 @@
 #include "classifier.hpp"
 #include "collect.hpp"
 #include "model_fingerprint.hpp"
+#include "process_group.hpp"
 #include "render_atlas.hpp"
 
 namespace actatlas {
@@ -26,7 +27,7 @@ struct atlas_result {
 template <class... Policies>
 collect_summary pipeline<Policies...>::collect(classifier& model, const std::filesystem::path& images,
                                                const std::filesystem::path& run) const {
-  return actatlas::collect(model, images, run, sampler_, collect_, progress_, on_stage_);
+  return actatlas::collect(model, images, run, sampler_, collect_, progress_, on_stage_, processes_.get());
 }
 
 template <class... Policies>
@@ -74,7 +75,10 @@ render_result pipeline<Policies...>::render(classifier& model, const std::filesy
   render_result result;
   result.report = detail::decide("render", on_disk, wanted, fs::exists(out / "atlas.js") && fs::exists(out / "atlas.png"),
                                  {"result"});
-  tell(result.report);
+  process_group* const group = processes_.get();
+  if (is_leader(group)) tell(result.report);
+  // In a job, every rank decides from the same files before any rank writes.
+  barrier(group);
   if (result.report.reused) {
     const auto& r = on_disk->at("result");
     result.grids = r.at("grids").get<std::vector<std::size_t>>();
@@ -95,13 +99,24 @@ render_result pipeline<Policies...>::render(classifier& model, const std::filesy
                           " samples laid out to get an icon; lower min_count, use a smaller grid, collect more samples, "
                           "or keep more with the filter (filter::magnitude keeps the top N of a class)");
   }
-  auto drawn = detail::draw_atlas(model, run, collection, levels, samples, objective_, icons_, pictures_, model_id, out, progress_);
+  auto drawn = detail::draw_atlas(model, run, collection, levels, samples, objective_, icons_, pictures_, model_id, out,
+                                 is_leader(group) ? progress_ : progress_fn{}, group);
   drawn.report = result.report;
-  nlohmann::json record = wanted;
-  std::size_t icons = 0;
-  for (auto c : drawn.cells) icons += c;
-  record["result"] = {{"grids", drawn.grids}, {"cells", drawn.cells}, {"icons", icons}};
-  detail::write_record(record_path, record);
+  if (is_leader(group)) {
+    nlohmann::json record = wanted;
+    std::size_t icons = 0;
+    for (auto c : drawn.cells) icons += c;
+    record["result"] = {{"grids", drawn.grids}, {"cells", drawn.cells}, {"icons", icons}};
+    detail::write_record(record_path, record);
+  }
+  barrier(group);
+  if (!is_leader(group)) {
+    // Rank 0 drew the atlas: its record says what is there.
+    const auto r = detail::read_record(record_path).value().at("result");
+    drawn.grids = r.at("grids").get<std::vector<std::size_t>>();
+    drawn.cells = r.at("cells").get<std::vector<std::size_t>>();
+    drawn.atlas_png = out / "atlas.png";
+  }
   return drawn;
 }
 
@@ -113,7 +128,11 @@ atlas_result pipeline<Policies...>::atlas(classifier& model, const std::filesyst
   r.collection = collect(model, images, run);
   if (r.collection.samples == 0)
     throw input_error(images.string(), "no sample was collected (no image could be decoded)");
-  r.layout = lay_out(run / "activations.npy", run / "layout.npy");
+  // In a job, rank 0 lays out while the others wait; they then find its layout (reused).
+  process_group* const group = processes_.get();
+  if (is_leader(group)) r.layout = lay_out(run / "activations.npy", run / "layout.npy");
+  barrier(group);
+  if (!is_leader(group)) r.layout = lay_out(run / "activations.npy", run / "layout.npy");
   r.atlas = render(model, run, run / "layout.npy", out / "atlas");
   return r;
 }

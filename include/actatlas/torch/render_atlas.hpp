@@ -38,6 +38,7 @@
 #include "classifier.hpp"
 #include "inversion/icon_cache.hpp"
 #include "inversion/render_icons.hpp"
+#include "process_group.hpp"
 
 #if __has_include("../render/viewer_files.hpp")
 #include "../render/viewer_files.hpp"
@@ -120,7 +121,8 @@ template <class Objective>
 render_result draw_atlas(classifier& model, const std::filesystem::path& run, const nlohmann::json& collection,
                          const std::vector<grid_level>& levels, const std::vector<std::uint32_t>& samples,
                          const Objective& objective, const icon_options& icons_o, const picture_options& o,
-                         const std::string& model_id, const std::filesystem::path& out, const progress_fn& progress) {
+                         const std::string& model_id, const std::filesystem::path& out, const progress_fn& progress,
+                         process_group* group = nullptr) {
   namespace fs = std::filesystem;
   const std::string layer = collection.at("layer").get<std::string>();
   const auto map_size = collection.at("map_size").get<std::vector<std::int64_t>>();
@@ -152,21 +154,73 @@ render_result draw_atlas(classifier& model, const std::filesystem::path& run, co
   }
   const std::size_t icon_batch = std::max<std::size_t>(1, icons_o.batch);
 
-  render_result result;
-  nlohmann::json viewer_levels = nlohmann::json::array();
-  const io::folder_lock lock(out);  // one writer per atlas folder (io/folder_lock.hpp); creates it
-  const std::size_t classes = attributions ? attr_view.cols() : 0;
+  // Each level's cells, their directions and names (icons/<G>/<ix>_<iy>).
+  struct level_work {
+    std::vector<cell_summary> cells;
+    matrix dirs;
+    std::vector<std::string> names;
+    torch::Tensor dir_tensor() const {
+      return torch::from_blob(const_cast<float*>(dirs.data()),
+                              {static_cast<std::int64_t>(cells.size()), static_cast<std::int64_t>(dirs.shape(1))}, torch::kFloat32);
+    }
+  };
+  std::vector<level_work> work;
   for (const auto& level : levels) {
+    level_work w;
+    w.cells = summarise(level, activations.view(), attr_view);
+    w.dirs = directions(w.cells);
+    for (const auto& c : w.cells) w.names.push_back(std::to_string(c.ix) + "_" + std::to_string(c.iy));
+    work.push_back(std::move(w));
+  }
+
+  const std::size_t classes = attributions ? attr_view.cols() : 0;
+  render_result result;
+  std::size_t job_rendered = 0;  // by the ranks of a job, before rank 0 draws
+  std::optional<io::folder_lock> lock;
+  if (is_leader(group)) lock.emplace(out);  // one writer per atlas folder (io/folder_lock.hpp); creates it
+  if (ranks_in(group) > 1) {
+    // A job of several ranks: the batches the drawing below would render, of every level,
+    // are split across the ranks, which store them in the icon cache; rank 0 then draws
+    // with every icon cached. Planned by all before any rank stores an icon.
+    std::vector<inversion::icon_plan> plans;
+    std::vector<std::pair<std::size_t, std::size_t>> batches;  // (level, batch)
+    for (std::size_t l = 0; l < levels.size(); ++l) {
+      plans.push_back(inversion::plan_icons(layer, work[l].names, work[l].dir_tensor(), objective, icon_opts,
+                                            inversion::icon_cache(out / "icons" / std::to_string(levels[l].grid)), model_id,
+                                            static_cast<std::int64_t>(icon_batch)));
+      for (std::size_t b = 0; b < plans.back().batches.size(); ++b) batches.emplace_back(l, b);
+    }
+    group->barrier();
+    std::size_t mine = 0;
+    for (std::size_t j = static_cast<std::size_t>(group->rank()); j < batches.size(); j += static_cast<std::size_t>(group->size())) {
+      const auto [l, b] = batches[j];
+      auto batch_opts = icon_opts;
+      std::size_t last_step = 0;
+      batch_opts.progress = [&](std::string_view, std::size_t step, std::size_t steps) {
+        const std::size_t total_steps = batches.size() * steps;
+        io::throw_if_interrupted();
+        const auto done = static_cast<std::size_t>(group->add("icon steps", static_cast<std::int64_t>(step - std::min(step, last_step))));
+        last_step = step;
+        if (group->leader()) report(progress, "icons", std::min(done, total_steps), total_steps);
+      };
+      mine += inversion::render_icon_batch(model, layer, work[l].names, work[l].dir_tensor(), objective, batch_opts,
+                                           inversion::icon_cache(out / "icons" / std::to_string(levels[l].grid)), plans[l], b)
+                  .size();
+    }
+    group->barrier();
+    for (const auto n : group->all_gather(static_cast<std::int64_t>(mine))) job_rendered += static_cast<std::size_t>(n);
+    if (!group->leader()) return result;  // rank 0 draws
+  }
+
+  nlohmann::json viewer_levels = nlohmann::json::array();
+  for (std::size_t l = 0; l < levels.size(); ++l) {
+    const auto& level = levels[l];
     const std::size_t g = level.grid;
     const std::string gs = std::to_string(g);
-    auto cells = summarise(level, activations.view(), attr_view);
-    const matrix dirs = directions(cells);
-    const std::size_t d = dirs.shape(1);
+    auto& cells = work[l].cells;
 
     // Icons: the cache (icons/<G>/<ix>_<iy>.png + .json) keeps those whose settings and
     // direction are unchanged; the rest are optimised `icon_batch` at a time.
-    std::vector<std::string> names(cells.size());
-    for (std::size_t i = 0; i < cells.size(); ++i) names[i] = std::to_string(cells[i].ix) + "_" + std::to_string(cells[i].iy);
     auto level_opts = icon_opts;
     std::size_t batches_done = 0;
     const std::size_t batches = (cells.size() + icon_batch - 1) / icon_batch;
@@ -175,12 +229,10 @@ render_result draw_atlas(classifier& model, const std::filesystem::path& run, co
       report(progress, "icons " + gs, batches_done * steps + step, batches * steps);
       if (step >= steps) ++batches_done;
     };
-    const auto dir_tensor = torch::from_blob(const_cast<float*>(dirs.data()), {static_cast<std::int64_t>(cells.size()), static_cast<std::int64_t>(d)},
-                                             torch::kFloat32);
-    auto rendered = inversion::render_icons_cached(model, layer, names, dir_tensor, objective, level_opts,
+    auto rendered = inversion::render_icons_cached(model, layer, work[l].names, work[l].dir_tensor(), objective, level_opts,
                                                    inversion::icon_cache(out / "icons" / gs), model_id,
                                                    static_cast<std::int64_t>(icon_batch));
-    result.icons_rendered += rendered.rendered;
+    result.icons_rendered += rendered.rendered;  // none in a job: its ranks rendered them above
     result.icons_reused += rendered.reused;
     const auto& icons = rendered.images;
 
@@ -216,6 +268,9 @@ render_result draw_atlas(classifier& model, const std::filesystem::path& run, co
     result.summaries.push_back(std::move(cells));
     result.level_cells.push_back(level);
   }
+
+  result.icons_rendered += job_rendered;
+  result.icons_reused -= job_rendered;
 
   const nlohmann::json data{{"title", o.title.empty() ? collection.value("model", std::string("model")) + " · " + layer : o.title},
                             {"classes", info.class_names},

@@ -188,6 +188,79 @@ class icon_cache {
   std::filesystem::path folder_;
 };
 
+//! Which icons of a set of cells the cache lacks, and the batches that render them: the
+//! plan render_icons_cached follows, shared with ranks of a job that split its batches.
+struct icon_plan {
+  std::string settings;                             //!< icon_settings() of the render
+  std::vector<std::string> keys;                    //!< per cell: its cache key
+  std::vector<std::vector<std::int64_t>> batches;   //!< cell indices of each batch to render
+  std::vector<std::int64_t> cached;                 //!< cells the cache holds under their key
+  std::vector<cached_icon> hits;                    //!< their icons, parallel to `cached`
+};
+
+//! Plans the icons of `cells` (names; `directions` [K, D], one row per cell): the cells whose
+//! key the cache does not hold, `batch_size` per batch, in cell order.
+template <class Objective>
+icon_plan plan_icons(const std::string& layer, const std::vector<std::string>& cells, const torch::Tensor& directions,
+                     const Objective& objective, const render_options& opts, const icon_cache& cache,
+                     const std::string& model_id, std::int64_t batch_size = 64) {
+  if (directions.dim() != 2 || directions.size(0) != static_cast<std::int64_t>(cells.size()))
+    throw input_error("render_icons_cached", "need one direction row per cell");
+  if (batch_size < 1) throw input_error("render_icons_cached", "batch size must be >= 1");
+  const int channels = opts.alpha ? 4 : 3;
+  icon_plan plan;
+  plan.settings = icon_settings(model_id, layer, objective, opts);
+  auto dirs = directions.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+  const auto dims = static_cast<std::size_t>(dirs.size(1));
+  std::vector<std::int64_t> todo;
+  for (std::size_t k = 0; k < cells.size(); ++k) {
+    plan.keys.push_back(icon_cache::key(plan.settings, dirs[static_cast<std::int64_t>(k)].template data_ptr<float>(), dims));
+    if (auto hit = cache.find(cells[k], plan.keys[k], channels)) {
+      plan.cached.push_back(static_cast<std::int64_t>(k));
+      plan.hits.push_back(std::move(*hit));
+    } else {
+      todo.push_back(static_cast<std::int64_t>(k));
+    }
+  }
+  for (std::size_t start = 0; start < todo.size(); start += static_cast<std::size_t>(batch_size))
+    plan.batches.emplace_back(todo.begin() + static_cast<std::ptrdiff_t>(start),
+                              todo.begin() + static_cast<std::ptrdiff_t>(std::min(todo.size(), start + static_cast<std::size_t>(batch_size))));
+  return plan;
+}
+
+//! One icon made by render_icon_batch.
+struct rendered_icon {
+  std::int64_t cell;
+  io::image_u8 image;
+  float objective;
+};
+
+//! Renders batch `b` of `plan` and stores its icons in the cache. The batch's seed comes
+//! from `opts.seed` and the batch's first key, so a batch's icons depend neither on how many
+//! batches came before it nor on which process renders it.
+template <class Objective>
+std::vector<rendered_icon> render_icon_batch(classifier& model, const std::string& layer, const std::vector<std::string>& cells,
+                                             const torch::Tensor& directions, const Objective& objective,
+                                             const render_options& opts, const icon_cache& cache, const icon_plan& plan,
+                                             std::size_t b) {
+  const auto& members = plan.batches.at(b);
+  const int channels = opts.alpha ? 4 : 3;
+  auto dirs = directions.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+  render_options batch_opts = opts;
+  batch_opts.seed = detail::mix_seed(opts.seed ^ std::stoull(plan.keys[static_cast<std::size_t>(members.front())], nullptr, 16));
+  auto icons = render_icons(model, layer, dirs.index_select(0, torch::tensor(members, torch::kLong)), objective, batch_opts);
+  std::vector<rendered_icon> out;
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    const auto k = static_cast<std::size_t>(members[i]);
+    auto px = icons.pixels[static_cast<std::int64_t>(i)].contiguous();
+    io::image_u8 image{static_cast<int>(px.size(1)), static_cast<int>(px.size(0)), channels,
+                       std::vector<std::uint8_t>(px.template data_ptr<std::uint8_t>(), px.template data_ptr<std::uint8_t>() + px.numel())};
+    cache.store(cells[k], plan.keys[k], plan.settings, image, icons.objective[i]);
+    out.push_back({members[i], std::move(image), icons.objective[i]});
+  }
+  return out;
+}
+
 //! The icons of many cells, in cell order.
 struct cached_icons {
   std::vector<io::image_u8> images;
@@ -198,53 +271,27 @@ struct cached_icons {
 
 //! Renders the icons of `cells` (names; `directions` [K, D], one row per cell) that the
 //! cache does not already hold under the current settings, `batch_size` icons per
-//! optimisation, stores them, and returns all K icons. Each batch gets its own seed
-//! derived from `opts.seed` and the batch's first key, so a batch's icons do not depend on
-//! how many batches came before it.
+//! optimisation (plan_icons, render_icon_batch), stores them, and returns all K icons.
 template <class Objective>
 cached_icons render_icons_cached(classifier& model, const std::string& layer, const std::vector<std::string>& cells,
                                  const torch::Tensor& directions, const Objective& objective, const render_options& opts,
                                  const icon_cache& cache, const std::string& model_id, std::int64_t batch_size = 64) {
-  if (directions.dim() != 2 || directions.size(0) != static_cast<std::int64_t>(cells.size()))
-    throw input_error("render_icons_cached", "need one direction row per cell");
-  if (batch_size < 1) throw input_error("render_icons_cached", "batch size must be >= 1");
-  const int channels = opts.alpha ? 4 : 3;
-  const std::string settings = icon_settings(model_id, layer, objective, opts);
-  auto dirs = directions.detach().to(torch::kCPU, torch::kFloat32).contiguous();
-  const auto dims = static_cast<std::size_t>(dirs.size(1));
-
+  auto plan = plan_icons(layer, cells, directions, objective, opts, cache, model_id, batch_size);
   cached_icons out;
   out.images.resize(cells.size());
   out.objective.assign(cells.size(), 0.0f);
-  std::vector<std::string> keys(cells.size());
-  std::vector<std::int64_t> todo;
-  for (std::size_t k = 0; k < cells.size(); ++k) {
-    keys[k] = icon_cache::key(settings, dirs[static_cast<std::int64_t>(k)].template data_ptr<float>(), dims);
-    if (auto hit = cache.find(cells[k], keys[k], channels)) {
-      out.images[k] = std::move(hit->image);
-      out.objective[k] = hit->objective;
-      ++out.reused;
-    } else {
-      todo.push_back(static_cast<std::int64_t>(k));
-    }
+  for (std::size_t i = 0; i < plan.cached.size(); ++i) {
+    const auto k = static_cast<std::size_t>(plan.cached[i]);
+    out.images[k] = std::move(plan.hits[i].image);
+    out.objective[k] = plan.hits[i].objective;
+    ++out.reused;
   }
-  for (std::size_t start = 0; start < todo.size(); start += static_cast<std::size_t>(batch_size)) {
-    const std::size_t n = std::min(static_cast<std::size_t>(batch_size), todo.size() - start);
-    auto index = torch::tensor(std::vector<std::int64_t>(todo.begin() + start, todo.begin() + start + n), torch::kLong);
-    render_options batch_opts = opts;
-    batch_opts.seed = detail::mix_seed(opts.seed ^ std::stoull(keys[static_cast<std::size_t>(todo[start])], nullptr, 16));
-    auto icons = render_icons(model, layer, dirs.index_select(0, index), objective, batch_opts);
-    for (std::size_t i = 0; i < n; ++i) {
-      const auto k = static_cast<std::size_t>(todo[start + i]);
-      auto px = icons.pixels[static_cast<std::int64_t>(i)].contiguous();
-      io::image_u8 image{static_cast<int>(px.size(1)), static_cast<int>(px.size(0)), channels,
-                         std::vector<std::uint8_t>(px.template data_ptr<std::uint8_t>(), px.template data_ptr<std::uint8_t>() + px.numel())};
-      cache.store(cells[k], keys[k], settings, image, icons.objective[i]);
-      out.images[k] = std::move(image);
-      out.objective[k] = icons.objective[i];
+  for (std::size_t b = 0; b < plan.batches.size(); ++b)
+    for (auto& icon : render_icon_batch(model, layer, cells, directions, objective, opts, cache, plan, b)) {
+      out.images[static_cast<std::size_t>(icon.cell)] = std::move(icon.image);
+      out.objective[static_cast<std::size_t>(icon.cell)] = icon.objective;
       ++out.rendered;
     }
-  }
   return out;
 }
 
