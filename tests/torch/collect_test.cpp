@@ -1,5 +1,7 @@
 // Streaming collection: the result equals a direct computation, and a collection that is
-// interrupted and resumed is byte-identical to one that ran straight through.
+// interrupted and resumed is byte-identical to one that ran straight through. Also the
+// process group a job of several ranks collects with (torch/process_group.hpp); the job
+// itself is tested end to end by tests/cli/distributed_job.py.
 #include <catch2/catch.hpp>
 
 #include <actatlas/io/npy.hpp>
@@ -7,8 +9,17 @@
 #include <actatlas/sampler/random_position.hpp>
 #include <actatlas/torch/collect.hpp>
 #include <actatlas/torch/load_model.hpp>
+#include <actatlas/torch/process_group.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
 #include <sstream>
+#include <thread>
 
 #include "model_fixtures.hpp"
 
@@ -148,4 +159,119 @@ TEST_CASE("collect: all positions, without attribution", "[collect]") {
   // tanh layer: values in [-1, 1], and not all equal.
   REQUIRE(xt::amax(xt::abs(acts))() <= 1.0f);
   REQUIRE(xt::amax(acts)() > xt::amin(acts)());
+}
+
+TEST_CASE("collect: shards committed after a hole are kept, the hole is made again", "[collect]") {
+  // A job of several ranks killed mid-way leaves committed shards with holes between them.
+  const auto dir = fixtures::scratch("collect-holes");
+  fixtures::image_folder(dir / "images", 11);
+  auto model = actatlas::load_model(fixtures::save_tiny_net(dir / "tiny.pt", 23), torch::kCPU);
+  const actatlas::sampler::random_position sampler({.seed = 7});
+  const actatlas::collect_options base{.layer = "block1", .batch = 2, .shard_batches = 1, .keep_shards = true};
+  const auto straight = actatlas::collect(*model, dir / "images", dir / "straight", sampler, base);
+  REQUIRE(straight.samples == 11);
+
+  // The same folder as a killed job would leave it: shard 1 lost its manifest, shard 3 is
+  // gone, the others are committed; collection.json not yet complete.
+  fs::copy(dir / "straight", dir / "holes", fs::copy_options::recursive);
+  for (const char* name : {"activations.npy", "attributions.npy", "provenance.csv"}) fs::remove(dir / "holes" / name);
+  auto record = nlohmann::json::parse(slurp(dir / "holes" / "collection.json"));
+  record.erase("complete");
+  record.erase("result");
+  std::ofstream(dir / "holes" / "collection.json") << record.dump(2);
+  const auto shards = dir / "holes" / "shards";
+  fs::remove(shards / "000001.json");
+  for (const char* suffix : {".json", ".activations.npy", ".attributions.npy", ".provenance.csv"})
+    fs::remove(shards / (std::string("000003") + suffix));
+  // Kept shards keep their files: an old time stamp survives only if nothing rewrites them.
+  const auto old_time = fs::last_write_time(shards / "000004.activations.npy") - std::chrono::hours(24);
+  fs::last_write_time(shards / "000004.activations.npy", old_time);
+
+  const auto resumed = actatlas::collect(*model, dir / "images", dir / "holes", sampler, base);
+  REQUIRE(resumed.samples == 11);
+  REQUIRE(resumed.resumed_samples == 11 - 2 - 2);  // shards 1 and 3 held two samples each
+  REQUIRE(fs::last_write_time(shards / "000004.activations.npy") == old_time);
+  REQUIRE(fs::exists(shards / "000003.json"));
+  for (const char* name : {"activations.npy", "attributions.npy", "provenance.csv"})
+    REQUIRE(slurp(dir / "straight" / name) == slurp(dir / "holes" / name));
+}
+
+TEST_CASE("process_group: the job named by torch.distributed's variables", "[distributed]") {
+  std::map<std::string, std::string> vars;
+  const auto get = [&](const char* name) -> std::optional<std::string> {
+    const auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+  // No job, or a job of one: alone.
+  REQUIRE_FALSE(actatlas::rank_environment_from_variables(get));
+  vars = {{"WORLD_SIZE", "1"}, {"RANK", "0"}};
+  REQUIRE_FALSE(actatlas::rank_environment_from_variables(get));
+  // torchrun's variables.
+  vars = {{"WORLD_SIZE", "4"}, {"RANK", "3"}, {"LOCAL_RANK", "1"}, {"LOCAL_WORLD_SIZE", "2"},
+          {"MASTER_ADDR", "node0"}, {"MASTER_PORT", "29500"}, {"TORCHELASTIC_USE_AGENT_STORE", "True"},
+          {"TORCHELASTIC_RESTART_COUNT", "2"}};
+  const auto e = actatlas::rank_environment_from_variables(get);
+  REQUIRE(e);
+  CHECK(e->rank == 3);
+  CHECK(e->world_size == 4);
+  CHECK(e->local_rank == 1);
+  CHECK(e->local_world_size == 2);
+  CHECK(e->master_addr == "node0");
+  CHECK(e->master_port == 29500);
+  CHECK(e->agent_store);
+  CHECK(e->restart == 2);
+  // An incomplete or inconsistent job is one line naming the variable.
+  vars = {{"WORLD_SIZE", "2"}, {"RANK", "0"}, {"MASTER_PORT", "29500"}};
+  REQUIRE_THROWS_WITH(actatlas::rank_environment_from_variables(get), Contains("MASTER_ADDR"));
+  vars = {{"WORLD_SIZE", "2"}, {"RANK", "2"}, {"MASTER_ADDR", "a"}, {"MASTER_PORT", "1"}};
+  REQUIRE_THROWS_WITH(actatlas::rank_environment_from_variables(get), Contains("RANK: must be a whole number from 0 to 1"));
+  vars = {{"RANK", "0"}};
+  REQUIRE_THROWS_WITH(actatlas::rank_environment_from_variables(get), Contains("WORLD_SIZE"));
+}
+
+TEST_CASE("process_group: two ranks (threads) meet at barriers, gather and count", "[distributed]") {
+  int port = 0;
+  {
+    // A free port: bind to 0 and read what the kernel chose.
+    const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t n = sizeof a;
+    ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &n);
+    port = ntohs(a.sin_port);
+    ::close(s);
+  }
+  std::vector<std::vector<std::int64_t>> gathered(2);
+  std::vector<std::int64_t> counted(2);
+  std::vector<std::string> errors(2);
+  auto rank = [&](int r) {
+    try {
+      actatlas::rank_environment e;
+      e.rank = r;
+      e.world_size = 2;
+      e.master_addr = "127.0.0.1";
+      e.master_port = static_cast<std::uint16_t>(port);
+      auto g = actatlas::process_group::join(e, {.peer_timeout = std::chrono::seconds(20)});
+      g->barrier();
+      gathered[static_cast<std::size_t>(r)] = g->all_gather(100 + r);
+      g->add("things", r + 1);
+      g->barrier();
+      counted[static_cast<std::size_t>(r)] = g->add("things", 0);
+      g->finish();
+    } catch (const std::exception& ex) {
+      errors[static_cast<std::size_t>(r)] = ex.what();
+    }
+  };
+  std::thread one(rank, 1);
+  rank(0);
+  one.join();
+  CHECK(errors[0].empty());
+  CHECK(errors[1].empty());
+  for (int r = 0; r < 2; ++r) {
+    CHECK(gathered[static_cast<std::size_t>(r)] == std::vector<std::int64_t>{100, 101});
+    CHECK(counted[static_cast<std::size_t>(r)] == 3);
+  }
 }
