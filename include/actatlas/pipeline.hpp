@@ -61,6 +61,7 @@
 #include "concepts/sampler.hpp"
 #include "filter/no_filter.hpp"
 #include "io/fingerprint.hpp"
+#include "io/folder_lock.hpp"
 #include "io/npy.hpp"
 #include "layout/normalise.hpp"
 #include "objective/cossim_dot.hpp"
@@ -382,6 +383,9 @@ template <class... Policies>
 layout_result pipeline<Policies...>::lay_out(const std::filesystem::path& activations, const std::filesystem::path& layout,
                                              std::size_t dims) const {
   namespace fs = std::filesystem;
+  // One writer per folder (io/folder_lock.hpp): the reuse decision, layout.npy and its
+  // record are made under one holder. Re-entrant, so `atlas` (collect holds the run) is fine.
+  const io::folder_lock lock(layout.has_parent_path() ? layout.parent_path() : fs::path("."));
   const fs::path attributions_path = activations.parent_path() / "attributions.npy";
   const fs::path record_path = detail::record_path(layout);
   nlohmann::json wanted = layout_record(dims);

@@ -128,11 +128,11 @@ atlas_result pipeline<Policies...>::atlas(classifier& model, const std::filesyst
   r.collection = collect(model, images, run);
   if (r.collection.samples == 0)
     throw input_error(images.string(), "no sample was collected (no image could be decoded)");
-  // In a job, rank 0 lays out while the others wait; they then find its layout (reused).
+  // In a job, rank 0 lays out while the others wait (their `layout` stays empty: the
+  // render reads rank 0's from the run folder).
   process_group* const group = processes_.get();
   if (is_leader(group)) r.layout = lay_out(run / "activations.npy", run / "layout.npy");
   barrier(group);
-  if (!is_leader(group)) r.layout = lay_out(run / "activations.npy", run / "layout.npy");
   r.atlas = render(model, run, run / "layout.npy", out / "atlas");
   return r;
 }
