@@ -7,8 +7,9 @@
 /// is composited over a random smooth background (lucid's `collapse_alpha_random`) → the
 /// transform list (transforms.hpp) → for a model with a fixed input size, a resize to it
 /// (transforms.hpp's resize_to) → the model → the layer's activation at the centre of its
-/// map (for a vision transformer, the centre patch token), h (B×D) → the objective f(h, v) (B values) → Adam (lr 0.05) ascends Σ f, minus
-/// the optional boundary-complexity penalty. After the last step, each icon is scored once
+/// map (for a vision transformer, the centre patch token), h (B×D) → the objective
+/// f(h, v) (B values) → Adam (lr 0.05) ascends Σ f, minus the optional boundary-complexity
+/// penalty. After the last step, each icon is scored once
 /// more without transforms (its final objective value), and over the attempts the one with
 /// the largest final objective is kept per icon.
 ///
