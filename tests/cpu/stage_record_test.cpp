@@ -5,9 +5,15 @@
 
 #include <actatlas/actatlas.hpp>
 
+#include <csignal>
 #include <functional>
 #include <string>
 #include <vector>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <actatlas/io/folder_lock.hpp>
 
 #include "test_tools.hpp"
 
@@ -173,4 +179,37 @@ TEST_CASE("every option of the built-in reducers and filters is in their descrip
                         describe_policy(filter::class_pair{}), describe_policy(reducer::comparison{}),
                         describe_policy(binning::grid{})})
     CHECK(j.dump().find(detail::not_described) == std::string::npos);
+}
+
+TEST_CASE("lay_out holds its folder's lock: a second process writing there is one error naming the folder",
+          "[pipeline][stages][faults]") {
+  test::temp_dir dir;
+  const fs::path run = dir.path() / "run";
+  fs::create_directories(run);
+  io::write_npy(run / "activations.npy", test::random_matrix(40, 3, 2));
+  // A child holds the lock (as a collect or a second layout into this folder would), says so, waits.
+  int ready[2];
+  REQUIRE(::pipe(ready) == 0);
+  const pid_t holder = ::fork();
+  REQUIRE(holder >= 0);
+  if (holder == 0) {
+    ::close(ready[0]);
+    io::folder_lock lock(run);
+    (void)!::write(ready[1], "1", 1);
+    for (;;) ::pause();
+  }
+  ::close(ready[1]);
+  char c = 0;
+  REQUIRE(::read(ready[0], &c, 1) == 1);
+  ::close(ready[0]);
+
+  pipeline<mute_reducer> p;
+  CHECK_THROWS_WITH(p.lay_out(run / "activations.npy", run / "layout.npy"),
+                    Catch::StartsWith(run.string() + ": in use by another actatlas process"));
+  CHECK_FALSE(fs::exists(run / "layout.npy"));
+  CHECK_FALSE(fs::exists(run / "layout.json"));
+  ::kill(holder, SIGKILL);
+  int status = 0;
+  ::waitpid(holder, &status, 0);
+  CHECK(p.lay_out(run / "activations.npy", run / "layout.npy").layout.shape(0) == 40);
 }
