@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes one parser for a given time with libFuzzer (clang, ASan + UBSan) and reports the
-# executions and what was found. Run one at a time on a shared machine; it runs under nice.
+# executions and what was found. Run one at a time on a shared machine; it runs under nice -n 19, one worker.
 #
 # Usage: bench/fuzz/run.sh TARGET SECONDS [build-dir]
 #   TARGET: npy | safetensors | image | provenance | records   (fuzz/*.cpp)
@@ -22,7 +22,7 @@ if [[ ! -f "$build/build.ninja" ]]; then
     -DACTATLAS_INSTALL=OFF -DACTATLAS_BUILD_FUZZ=ON -DACTATLAS_FUZZ_ENGINE=libfuzzer \
     -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 fi
-nice -n 10 cmake --build "$build" --target "fuzz_$target" -j 2
+nice -n 19 cmake --build "$build" --target "fuzz_$target" -j 2
 
 out="$build/fuzz-runs/$target"
 mkdir -p "$out/corpus"
@@ -32,7 +32,7 @@ trap 'rm -rf "$scratch"' EXIT
 # so a long unattended run finds more than its first bug. Limits: 2 GB RSS, 1 GB per malloc
 # (a bigger one is a finding: no parser may allocate what a file merely claims), 10 s per input.
 ACTATLAS_FUZZ_TMP="$scratch" UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  nice -n 10 "$build/fuzz/fuzz_$target" -max_total_time="$seconds" -fork=1 -ignore_crashes=1 -ignore_ooms=1 \
+  nice -n 19 "$build/fuzz/fuzz_$target" -max_total_time="$seconds" -fork=1 -ignore_crashes=1 -ignore_ooms=1 \
   -ignore_timeouts=1 -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10 -print_final_stats=1 \
   -artifact_prefix="$out/" "$out/corpus" "$root/fuzz/corpus/$target" >"$out/log.txt" 2>&1 || true
 
