@@ -21,7 +21,8 @@ for group in "$@"; do
              command -v npm >/dev/null 2>&1 || packages+=(nodejs npm) ;;
     peers) packages+=(umap-learn python3-sklearn r-cran-uwot r-cran-rtsne python3-numpy time) ;;
     python) packages+=(python3-torch python3-torchvision python3-numpy) ;;
-    *) echo "setup.sh: unknown group '$group' (known: browser, peers, python)" >&2; exit 2 ;;
+    fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;  # bench/fuzz/run.sh: libFuzzer, ASan, UBSan
+    *) echo "setup.sh: unknown group '$group' (known: browser, peers, python, fuzz)" >&2; exit 2 ;;
   esac
 done
 

@@ -6,6 +6,7 @@
 #   TARGET: npy | safetensors | image | provenance | records   (fuzz/*.cpp)
 #   build-dir: default build-fuzz beside the repository; configured here when absent
 #   CLANG: the compiler suffix to use (default: -14 when clang++-14 exists)
+# Needs clang and its libFuzzer runtime: scripts/setup.sh fuzz (Debian's clang-14, libclang-rt-14-dev).
 # Output under <build-dir>/fuzz-runs/TARGET/: log.txt (libFuzzer's), corpus/ (what it
 # grew, starting from fuzz/corpus/TARGET, which stays untouched) and crash-*/oom-*/timeout-*
 # (inputs that failed; copy each, once fixed, into fuzz/regressions/TARGET/).
