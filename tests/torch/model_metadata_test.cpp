@@ -37,7 +37,7 @@ TEST_CASE("model metadata: a misspelt key in actatlas.json names the file and th
         actatlas::open_model(dir / "classes.pt", torch::kCPU), actatlas::input_error,
         Catch::Matchers::Message((dir / "classes.pt").string() +
                                  ": actatlas.json: unknown key \"classes\" (closest: \"class_names\"; known keys: "
-                                 "class_names, format, input, input_size, layers, source)"));
+                                 "class_names, fixed_input_size, format, input, input_size, layers, source)"));
   }
   SECTION("\"inputsize\" for \"input_size\"") {
     fixtures::save_tiny_net(dir / "size.pt", 1, R"({"inputsize": 16, "layers": ["block1"]})");
@@ -49,7 +49,8 @@ TEST_CASE("model metadata: a misspelt key in actatlas.json names the file and th
                             R"({"input_size": 16, "layers": [{"name": "block1", "channel": 4}]})");
     REQUIRE_THROWS_WITH(actatlas::open_model(dir / "layer.pt", torch::kCPU),
                         Contains("layer.pt: actatlas.json: layer 'block1': unknown key \"channel\" (closest: "
-                                 "\"channels\"; known keys: channels, map_size, name)"));
+                                 "\"channels\"; known keys: channels, layout, leading_tokens, map_size, name, "
+                                 "patch_grid)"));
   }
 }
 
