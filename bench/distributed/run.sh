@@ -27,7 +27,7 @@ common=(--model "$model" --quiet)
 
 seconds() { date +%s.%N; }
 timed=()
-[[ -x /usr/bin/time ]] && timed=(/usr/bin/time -f "%U s user CPU" -a -o)
+[[ -x /usr/bin/time ]] && timed=(/usr/bin/time -f "%U s user + %S s system CPU" -a -o)
 cpu_of() { ((${#timed[@]})) && echo "$1: $(tail -n 1 "$2")" || true; }
 
 t0=$(seconds)
