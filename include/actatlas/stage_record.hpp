@@ -71,8 +71,12 @@ inline std::string record_differences(const nlohmann::json& before, const nlohma
     else if (shown == 4) out += "; …";
     (void)key;
   };
+  // flatten()'s keys are JSON pointers ("/reducer/options/seed"); an empty record flattens
+  // to the root pointer "", which has no leading '/' (found by fuzz/records.cpp: a record
+  // file holding `{}` threw std::out_of_range out of the reuse decision).
+  const auto pointer_name = [](const std::string& key) { return key.empty() ? std::string("(the record)") : key.substr(1); };
   for (const auto& [key, value] : flat_now.items()) {
-    const std::string name = key.substr(1);  // flatten()'s keys are JSON pointers: "/reducer/options/seed"
+    const std::string name = pointer_name(key);
     std::string dotted = name;
     for (auto& c : dotted) if (c == '/') c = '.';
     if (value.is_string() && value.get<std::string>() == not_described) {
@@ -85,7 +89,7 @@ inline std::string record_differences(const nlohmann::json& before, const nlohma
   }
   for (const auto& [key, value] : flat_before.items())
     if (!flat_now.contains(key)) {
-      std::string dotted = key.substr(1);
+      std::string dotted = pointer_name(key);
       for (auto& c : dotted) if (c == '/') c = '.';
       note(key, dotted + " is gone");
     }

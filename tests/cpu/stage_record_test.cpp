@@ -6,6 +6,7 @@
 #include <actatlas/actatlas.hpp>
 
 #include <csignal>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
@@ -212,4 +213,23 @@ TEST_CASE("lay_out holds its folder's lock: a second process writing there is on
   int status = 0;
   ::waitpid(holder, &status, 0);
   CHECK(p.lay_out(run / "activations.npy", run / "layout.npy").layout.shape(0) == 40);
+}
+
+TEST_CASE("a layout record holding an empty object means: redo the layout (fuzz/records.cpp found it threw)",
+          "[pipeline][stages][faults]") {
+  test::temp_dir dir;
+  const fs::path acts = dir.path() / "activations.npy", layout = dir.path() / "layout.npy";
+  io::write_npy(acts, test::random_matrix(30, 3, 4));
+  pipeline<mute_reducer> p;
+  auto& heard = listen(p);
+  p.lay_out(acts, layout);
+  for (const char* damaged : {"{}", "{\"rows\": 30}"}) {  // "rows" is a result, erased before comparing
+    INFO(damaged);
+    { std::ofstream(dir.path() / "layout.json") << damaged; }
+    heard.clear();
+    CHECK_NOTHROW(p.lay_out(acts, layout));  // std::out_of_range from record_differences before the fix
+    REQUIRE(heard.size() == 1);
+    CHECK_FALSE(heard[0].reused);
+    CHECK_THAT(heard[0].why, Catch::Contains("is new"));
+  }
 }
