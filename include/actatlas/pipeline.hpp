@@ -383,9 +383,6 @@ template <class... Policies>
 layout_result pipeline<Policies...>::lay_out(const std::filesystem::path& activations, const std::filesystem::path& layout,
                                              std::size_t dims) const {
   namespace fs = std::filesystem;
-  // One writer per folder (io/folder_lock.hpp): the reuse decision, layout.npy and its
-  // record are made under one holder. Re-entrant, so `atlas` (collect holds the run) is fine.
-  const io::folder_lock lock(layout.has_parent_path() ? layout.parent_path() : fs::path("."));
   const fs::path attributions_path = activations.parent_path() / "attributions.npy";
   const fs::path record_path = detail::record_path(layout);
   nlohmann::json wanted = layout_record(dims);
@@ -412,6 +409,11 @@ layout_result pipeline<Policies...>::lay_out(const std::filesystem::path& activa
   const matrix_cref t_view = t ? t->view() : matrix_cref{};
   result.samples = select(x.view(), t_view);
   result.layout = reduce(x.view(), t_view, result.samples, dims);
+  // One writer per folder (io/folder_lock.hpp): layout.npy and its record are written by
+  // one holder. Taken here, not on entry, because the lock creates the folder, and a
+  // layout that fails (a filter that keeps too few samples) must leave nothing behind.
+  // Re-entrant, so `atlas` (collect holds the run) is fine.
+  const io::folder_lock lock(layout.has_parent_path() ? layout.parent_path() : fs::path("."));
   io::write_npy(layout, result.layout);
   nlohmann::json record = wanted;
   record["rows"] = result.samples.size();
